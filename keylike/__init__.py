@@ -1,0 +1,1 @@
+"""keylike: read a house key from a photo."""

@@ -1,0 +1,1 @@
+"""keylike.data"""

@@ -1,0 +1,50 @@
+"""The one error base of keylike. Stages let these propagate; the CLI and the server print one line."""
+
+
+class KeylikeError(Exception):
+    """Base of every error keylike raises on purpose; `exit_code` is what the CLI exits with."""
+
+    exit_code = 1
+
+
+class ConfigError(KeylikeError):
+    """A params.yaml key is unknown, missing or out of range."""
+
+    exit_code = 2
+
+
+class UnknownKeywayError(KeylikeError):
+    """A keyway code that is not in the spec tables."""
+
+    def __init__(self, keyway: str, known: list[str]) -> None:
+        super().__init__(f"unknown keyway {keyway!r}; known keyways: {', '.join(known)}")
+        self.keyway = keyway
+
+
+class InvalidBittingError(KeylikeError):
+    """A bitting that cannot be cut on its keyway (length, depth range or MACS)."""
+
+    def __init__(self, keyway: str, bitting: list[int] | tuple[int, ...], reason: str) -> None:
+        super().__init__(f"bitting {','.join(map(str, bitting))} on {keyway}: {reason}")
+        self.keyway = keyway
+        self.bitting = tuple(bitting)
+        self.reason = reason
+
+
+class InvalidRecordError(KeylikeError):
+    """One data record is wrong; the message names the record and the field."""
+
+    def __init__(self, record_id: str, field: str, reason: str) -> None:
+        super().__init__(f"record {record_id} {field}: {reason}")
+        self.record_id = record_id
+        self.field = field
+        self.reason = reason
+
+
+class AnswerParseError(KeylikeError):
+    """A model answer that does not follow the KEYWAY/BITTING/BRAND format."""
+
+    def __init__(self, answer: str, reason: str) -> None:
+        super().__init__(f"cannot parse answer ({reason}): {answer[:200]!r}")
+        self.answer = answer
+        self.reason = reason

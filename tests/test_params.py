@@ -1,11 +1,17 @@
-"""The committed params.yaml loads into every stage's config class, and unknown keys are refused."""
+"""params.yaml loads into every stage's config class; the production profile is its Hydra composition."""
 
 import importlib
+from pathlib import Path
 
 import pytest
+import yaml
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 from keylike.config import config_from_block, load_params
 from keylike.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
 
 STAGE_CONFIGS = [
     ("keylike.data.ingest", "IngestConfig"),
@@ -20,7 +26,7 @@ STAGE_CONFIGS = [
 
 @pytest.mark.parametrize(("module", "name"), STAGE_CONFIGS)
 def test_committed_params_load_into_config(module: str, name: str) -> None:
-    params = load_params("params.yaml")
+    params = load_params(REPO / "params.yaml")
     config_cls = getattr(importlib.import_module(module), name)
     config = config_cls.from_params(params)
     assert config is not None
@@ -28,7 +34,7 @@ def test_committed_params_load_into_config(module: str, name: str) -> None:
 
 @pytest.mark.parametrize(("module", "name"), STAGE_CONFIGS)
 def test_unknown_key_is_refused(module: str, name: str) -> None:
-    params = load_params("params.yaml")
+    params = load_params(REPO / "params.yaml")
     config_cls = getattr(importlib.import_module(module), name)
     block = next(b for b in params if b != "base" and config_cls.__name__.lower().startswith(b))
     params[block] = {**params[block], "no_such_key": 1}
@@ -50,3 +56,31 @@ def test_wrong_type_names_the_key() -> None:
 
     with pytest.raises(ConfigError, match="probe.steps must be int, got 'ten'"):
         config_from_block(Probe, {"probe": {"steps": "ten"}}, "probe")
+
+
+PROFILES = REPO / "keylike" / "profiles"
+
+
+def _compose(overrides: list[str]) -> dict:
+    with initialize_config_dir(config_dir=str(PROFILES), version_base=None):
+        return OmegaConf.to_container(compose(config_name="params", overrides=overrides))
+
+
+def test_default_composition_is_the_committed_params() -> None:
+    assert _compose([]) == yaml.safe_load((REPO / "params.yaml").read_text())
+
+
+def test_production_profile_sets_the_original_recipe() -> None:
+    params = _compose(["+profile=production"])
+    train = params["train"]
+    assert (train["backend"], train["base_model"], train["load_in_4bit"]) == ("unsloth", "unsloth/gemma-3n-E4B-it", True)
+    assert (train["lora_r"], train["lora_alpha"], train["lora_dropout"]) == (32, 32, 0.05)
+    assert (train["batch_size"], train["grad_accum"], train["epochs"]) == (1, 8, 2)
+    assert (train["optim"], train["precision"], train["image_size"]) == ("adamw_8bit", "bf16", 768)
+    assert params["base"]["seed"] == 3407
+
+
+@pytest.mark.parametrize(("module", "name"), STAGE_CONFIGS)
+def test_production_profile_loads_into_every_config(module: str, name: str) -> None:
+    params = _compose(["+profile=production"])
+    getattr(importlib.import_module(module), name).from_params(params)

@@ -48,3 +48,7 @@ class AnswerParseError(KeylikeError):
         super().__init__(f"cannot parse answer ({reason}): {answer[:200]!r}")
         self.answer = answer
         self.reason = reason
+
+
+class ValidationFailedError(KeylikeError):
+    """The data set failed validation; the message names each failed expectation and its records."""

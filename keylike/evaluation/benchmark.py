@@ -1,0 +1,245 @@
+"""The benchmark stage: answer every test image with the merged model and score the answers.
+
+Only the test split is scored, and it is first checked to share no record, image (sha256) or
+physical key (keyway + bitting) with the train and val splits: a leak raises SplitLeakError.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from keylike.config import check, config_from_block
+from keylike.data.manifest import ManifestRecord, read_manifest
+from keylike.errors import KeylikeError
+from keylike.evaluation.confidence import (
+    answer_confidence,
+    brier_score,
+    expected_calibration_error,
+    reliability_bins,
+)
+from keylike.evaluation.metrics import (
+    depth_error_histogram,
+    field_metrics,
+    is_exact_match,
+    keyway_confusion,
+    per_keyway_metrics,
+    per_position_accuracy,
+)
+from keylike.evaluation.parsing import parse_fields
+from keylike.io import write_json
+
+SPLITS = ("train", "val", "test")
+PLOT_FILES = {
+    "confusion": "confusion.json",
+    "per_position": "per_position.json",
+    "depth_error": "depth_error.json",
+    "reliability": "reliability.json",
+}
+"""The plot data files the stage writes under its --plots folder (declared in dvc.yaml)."""
+FIGURE_FILE = "benchmark.png"
+
+
+class SplitLeakError(KeylikeError):
+    """The test split shares records, images or keys with the train or val split."""
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """The `benchmark` block of params.yaml."""
+
+    seed: int
+    """base.seed (set before generating; greedy decoding does not sample)."""
+    batch_size: int = 16
+    """Test images per generate() call."""
+    max_new_tokens: int = 32
+    """Longest answer in tokens; a full answer is about 20."""
+    calibration_bins: int = 10
+    """Equal-width confidence bins for the expected calibration error and the reliability diagram."""
+    device: str = "auto"
+    """`auto` (CUDA when available, else CPU), `cpu` or `cuda`."""
+    dtype: str = "auto"
+    """Weights dtype: `auto` (bfloat16 on CUDA, float32 on CPU), `float32`, `bfloat16` or `float16`."""
+    cache_implementation: str | None = None
+    """KV cache for generate(), e.g. `static` on a GPU; null for the model's default."""
+    warmup_batches: int = 1
+    """Untimed batches run first (kernel selection, compilation, caches)."""
+    cpu_threads: int = 1
+    """torch threads on a CPU (1 gives stable timings and bit-identical runs); 0 keeps torch's default."""
+
+    def __post_init__(self) -> None:
+        check(self.batch_size >= 1, "benchmark.batch_size", f"must be >= 1, got {self.batch_size}")
+        check(self.max_new_tokens >= 1, "benchmark.max_new_tokens", f"must be >= 1, got {self.max_new_tokens}")
+        check(self.calibration_bins >= 1, "benchmark.calibration_bins", f"must be >= 1, got {self.calibration_bins}")
+        check(self.device in ("auto", "cpu", "cuda"), "benchmark.device", f"must be auto, cpu or cuda, got {self.device!r}")
+        check(
+            self.dtype in ("auto", "float32", "bfloat16", "float16"),
+            "benchmark.dtype",
+            f"must be auto, float32, bfloat16 or float16, got {self.dtype!r}",
+        )
+        check(self.warmup_batches >= 0, "benchmark.warmup_batches", f"must be >= 0, got {self.warmup_batches}")
+        check(self.cpu_threads >= 0, "benchmark.cpu_threads", f"must be >= 0, got {self.cpu_threads}")
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> BenchmarkConfig:
+        """Build from params.yaml (`benchmark` block plus base.seed)."""
+        return config_from_block(cls, params, "benchmark", seed=params["base"]["seed"])
+
+
+@dataclass(frozen=True)
+class BenchmarkResult:
+    """Metrics (metrics/benchmark.json) and the rows of each plot data file."""
+
+    metrics: dict[str, Any]
+    plots: dict[str, list[dict]]
+
+    def write(self, metrics_path: Path, plots_dir: Path) -> None:
+        """Write the metrics JSON, the plot data files and a PNG of the four plots."""
+        from keylike.evaluation.plots import render_figure
+
+        write_json(metrics_path, self.metrics)
+        for name, filename in PLOT_FILES.items():
+            write_json(plots_dir / filename, self.plots[name])
+        render_figure(self.plots, plots_dir / FIGURE_FILE)
+
+
+def read_splits(split_dir: Path) -> dict[str, list[ManifestRecord]]:
+    """The train, val and test manifests of a split folder; a missing one raises naming the file."""
+    splits = {}
+    for name in SPLITS:
+        path = split_dir / f"{name}.jsonl"
+        if not path.is_file():
+            raise KeylikeError(f"split file {path} not found; run `keylike split` (or `dvc repro split`) first")
+        splits[name] = read_manifest(path)
+    return splits
+
+
+def check_test_split(splits: dict[str, list[ManifestRecord]]) -> None:
+    """Raise SplitLeakError if a test record shares its id, image sha256 or key with train or val."""
+    if not splits["test"]:
+        raise SplitLeakError("the test split is empty: nothing to benchmark")
+    seen = {"id": {}, "sha256": {}, "group": {}}
+    for name in ("train", "val"):
+        for record in splits[name]:
+            for attribute, index in seen.items():
+                index.setdefault(getattr(record, attribute), f"{name} record {record.id}")
+    leaks = [
+        f"test record {record.id} {attribute} {getattr(record, attribute)} is also in {index[getattr(record, attribute)]}"
+        for record in splits["test"]
+        for attribute, index in seen.items()
+        if getattr(record, attribute) in index
+    ]
+    if leaks:
+        shown = "; ".join(leaks[:5]) + (f"; ... {len(leaks) - 5} more" if len(leaks) > 5 else "")
+        raise SplitLeakError(f"{len(leaks)} leak(s) from train/val into test: {shown}. Re-run the split stage.")
+
+
+def score_generations(records: Sequence[ManifestRecord], generations: Sequence[Any], bins: int) -> BenchmarkResult:
+    """Field metrics, confidence calibration and plot rows of generations (with .text, .token_spans, .token_probs)."""
+    if len(records) != len(generations):
+        raise ValueError(f"{len(records)} test records but {len(generations)} generations")
+    truths = [r.label for r in records]
+    answers = [parse_fields(g.text) for g in generations]
+    confidences = [answer_confidence(a, g.token_spans, g.token_probs) for a, g in zip(answers, generations)]
+    correct = [is_exact_match(t, a) for t, a in zip(truths, answers)]
+    metrics: dict[str, Any] = field_metrics(truths, answers)
+    metrics["test_images"] = metrics.pop("images")
+    metrics["calibration"] = {
+        "correct_means": "exact_match",
+        "bins": bins,
+        "ece": expected_calibration_error(confidences, correct, bins),
+        "brier": brier_score(confidences, correct),
+        "mean_confidence": round(float(np.mean(confidences)), 6),
+    }
+    metrics["per_keyway"] = per_keyway_metrics(truths, answers)
+    confusion = [
+        {**row, "id": r.id, "answer": g.text, "confidence": round(c, 6), "correct": ok}
+        for row, r, g, c, ok in zip(keyway_confusion(truths, answers), records, generations, confidences, correct)
+    ]
+    plots = {
+        "confusion": confusion,
+        "per_position": per_position_accuracy(truths, answers),
+        "depth_error": depth_error_histogram(truths, answers),
+        "reliability": reliability_bins(confidences, correct, bins),
+    }
+    return BenchmarkResult(metrics, plots)
+
+
+def latency_metrics(latencies_s: Sequence[float], total_s: float) -> dict[str, float]:
+    """p50/p95/mean of per-image latency (each image's batch wall time) and images per second."""
+    values = np.asarray(latencies_s, dtype=float)
+    return {
+        "p50_s": round(float(np.percentile(values, 50)), 6),
+        "p95_s": round(float(np.percentile(values, 95)), 6),
+        "mean_s": round(float(values.mean()), 6),
+        "images_per_s": round(len(values) / total_s, 6),
+        "total_s": round(total_s, 6),
+    }
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / 1024**2 if sys.platform == "darwin" else peak / 1024, 1)
+
+
+def run_benchmark(config: BenchmarkConfig, model_dir: Path, split_dir: Path, images_dir: Path) -> BenchmarkResult:
+    """Check the split, answer every test image with the model in `model_dir`, and score the answers."""
+    import torch
+
+    from keylike.model.inference import generate_answers
+
+    splits = read_splits(split_dir)
+    check_test_split(splits)
+    records = splits["test"]
+    images = [_open_image(images_dir, r) for r in records]
+    torch.manual_seed(config.seed)
+    if config.cpu_threads:
+        torch.set_num_threads(config.cpu_threads)
+    model, processor = _load(config, model_dir)
+    settings = dict(batch_size=config.batch_size, max_new_tokens=config.max_new_tokens,
+                    cache_implementation=config.cache_implementation)
+    for _ in range(config.warmup_batches):
+        generate_answers(model, processor, images[: config.batch_size], **settings)
+    cuda = model.device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(model.device)
+    started = time.perf_counter()
+    generations = generate_answers(model, processor, images, progress=True, **settings)
+    total_s = time.perf_counter() - started
+    result = score_generations(records, generations, config.calibration_bins)
+    result.metrics["latency"] = latency_metrics([g.latency_s for g in generations], total_s)
+    result.metrics["latency"]["batch_size"] = config.batch_size
+    result.metrics["memory"] = {
+        "peak_rss_mb": peak_rss_mb(),
+        "peak_gpu_mb": round(torch.cuda.max_memory_allocated(model.device) / 1024**2, 1) if cuda else None,
+    }
+    return result
+
+
+def _open_image(images_dir: Path, record: ManifestRecord) -> Any:
+    from PIL import Image
+
+    path = images_dir / record.image
+    if not path.is_file():
+        raise KeylikeError(f"test record {record.id}: image {path} not found; is --images the ingested folder?")
+    with Image.open(path) as image:
+        return image.convert("RGB")
+
+
+def _load(config: BenchmarkConfig, model_dir: Path) -> tuple[Any, Any]:
+    """The model (on the configured device and dtype, in eval mode) and its processor."""
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = config.dtype if config.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
+    model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=getattr(torch, dtype)).to(device).eval()
+    return model, AutoProcessor.from_pretrained(model_dir)

@@ -1,0 +1,148 @@
+"""Batched greedy generation with the probability of every generated token.
+
+One API for the benchmark, export parity checks and serving:
+`generate_answers(model, processor, images, batch_size=..., max_new_tokens=...) -> list[Generation]`.
+The prompt is one user turn holding the image and keylike.keys.INSTRUCTION, rendered with the
+processor's chat template (the same turn the model is trained on), followed by the generation prompt.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from keylike.keys import INSTRUCTION
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One generated answer, token by token."""
+
+    text: str
+    """The answer, decoded without special tokens."""
+    token_ids: tuple[int, ...]
+    """Generated token ids, up to and including the stop token (padding after it removed)."""
+    token_probs: tuple[float, ...]
+    """Probability the model gave each generated token (softmax of its raw logits)."""
+    token_spans: tuple[tuple[int, int], ...]
+    """Character span [start, end) of each token in `text` (empty for special tokens)."""
+    latency_s: float
+    """Wall time of the batch this answer was generated in: what a caller waited for it."""
+
+
+def prompt_messages() -> list[dict[str, Any]]:
+    """The chat turn sent with every image: the image, then the fixed instruction."""
+    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": INSTRUCTION}]}]
+
+
+def build_prompt(processor: Any) -> str:
+    """The prompt text (chat template applied, generation prompt appended) for one image."""
+    return processor.apply_chat_template(prompt_messages(), tokenize=False, add_generation_prompt=True)
+
+
+def stop_token_ids(model: Any, processor: Any) -> set[int]:
+    """Ids that end an answer: the generation config's eos ids and the tokenizer's eos id."""
+    eos = model.generation_config.eos_token_id
+    ids = set(eos if isinstance(eos, (list, tuple)) else [eos] if eos is not None else [])
+    if processor.tokenizer.eos_token_id is not None:
+        ids.add(processor.tokenizer.eos_token_id)
+    return ids
+
+
+def generate_answers(
+    model: Any,
+    processor: Any,
+    images: Sequence[Image.Image],
+    *,
+    batch_size: int = 8,
+    max_new_tokens: int = 32,
+    cache_implementation: str | None = None,
+    progress: bool = False,
+) -> list[Generation]:
+    """Greedy answers to the fixed prompt for each image, in order, with per-token probabilities."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    prompt = build_prompt(processor)
+    stops = stop_token_ids(model, processor)
+    starts = range(0, len(images), batch_size)
+    results: list[Generation] = []
+    for start in tqdm(starts, desc="generate", unit="batch", disable=not progress):
+        batch = [image.convert("RGB") for image in images[start : start + batch_size]]
+        results.extend(_generate_batch(model, processor, prompt, batch, max_new_tokens, cache_implementation, stops))
+    return results
+
+
+@contextmanager
+def _left_padding(tokenizer: Any) -> Iterator[None]:
+    """Pad prompts on the left while generating (the answer continues each prompt's last token)."""
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    try:
+        yield
+    finally:
+        tokenizer.padding_side = side
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@torch.inference_mode()
+def _generate_batch(
+    model: Any,
+    processor: Any,
+    prompt: str,
+    images: list[Image.Image],
+    max_new_tokens: int,
+    cache_implementation: str | None,
+    stops: set[int],
+) -> list[Generation]:
+    device = model.device
+    _synchronize(device)
+    started = time.perf_counter()
+    with _left_padding(processor.tokenizer):
+        inputs = processor(text=[prompt] * len(images), images=[[image] for image in images], padding=True,
+                           return_tensors="pt")
+    inputs = {
+        name: value.to(device, dtype=model.dtype) if value.is_floating_point() else value.to(device)
+        for name, value in inputs.items()
+    }
+    extra = {"cache_implementation": cache_implementation} if cache_implementation else {}
+    output = model.generate(
+        **inputs,
+        do_sample=False,
+        max_new_tokens=max_new_tokens,
+        return_dict_in_generate=True,
+        output_logits=True,
+        **extra,
+    )
+    _synchronize(device)
+    latency = time.perf_counter() - started
+    new_tokens = output.sequences[:, inputs["input_ids"].shape[1] :]
+    logits = torch.stack(output.logits, dim=1).float()  # (batch, steps, vocab)
+    probs = torch.softmax(logits, dim=-1).gather(-1, new_tokens.unsqueeze(-1)).squeeze(-1)
+    return [
+        _to_generation(processor.tokenizer, ids.tolist(), p.tolist(), stops, latency)
+        for ids, p in zip(new_tokens, probs)
+    ]
+
+
+def _to_generation(tokenizer: Any, ids: list[int], probs: list[float], stops: set[int], latency: float) -> Generation:
+    """Cut the tokens after the first stop token, decode, and find each token's span in the text."""
+    end = next((i + 1 for i, token in enumerate(ids) if token in stops), len(ids))
+    ids, probs = ids[:end], probs[:end]
+    text = tokenizer.decode(ids, skip_special_tokens=True)
+    spans, previous = [], 0
+    for k in range(1, len(ids) + 1):
+        length = min(max(len(tokenizer.decode(ids[:k], skip_special_tokens=True)), previous), len(text))
+        spans.append((previous, length))
+        previous = length
+    return Generation(text, tuple(ids), tuple(probs), tuple(spans), latency)

@@ -1,0 +1,186 @@
+"""The HTTP API for the web app: POST /analyze (multipart field `image`), GET /health, /openapi.json.
+
+Every bad upload gets a 4xx JSON body `{success: false, error: <code>, message: <what to do>}`
+before the model is involved: a body that is not multipart/form-data (415), a missing `image`
+field or a text field in its place (400), an upload whose declared type is not an image (415),
+an empty upload (400), more bytes or pixels than the limits (413), data that is not an image or
+is truncated (400). Good uploads wait in a BatchQueue and share one generate call.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from PIL import Image
+from pydantic import BaseModel, ConfigDict
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from keylike.serving.batching import BatchConfig, BatchQueue
+from keylike.serving.images import BadImageError, ImageLimits, check_content_type, decode_image
+from keylike.serving.predictor import Answer, Predictor
+from keylike.serving.response import analyze_answer
+
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+"""Room for multipart headers and boundaries on top of the image limit, for the Content-Length check."""
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Limits of the HTTP layer."""
+
+    limits: ImageLimits = field(default_factory=ImageLimits)
+    batching: BatchConfig = field(default_factory=BatchConfig)
+
+
+class KeyedAlikeRisk(BaseModel):
+    """Score 0-100, level low/medium/high and the inputs of the formula (see keylike.risk.risk)."""
+
+    score: int
+    level: str
+    factors: list[dict[str, Any]]
+
+
+class Analysis(BaseModel):
+    """The answer for one photo; on `success: false` the key fields are null and `answer` is raw."""
+
+    model_config = ConfigDict(extra="allow")
+
+    success: bool
+    keyway: str | None
+    bitting: str | None
+    bittingCuts: list[int] | None
+    bittingOrder: str | None
+    brand: str | None
+    confidence: float
+    estimatedAnnualProduction: int | None
+    manufacturingComplexity: float | None
+    marketPenetration: float | None
+    timeInMarket: int | None
+    keyedAlikeRisk: KeyedAlikeRisk | None
+    risk: dict[str, Any] | None
+    sources: list[dict[str, Any]]
+    answer: str
+    error: str | None = None
+    message: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """A refused request."""
+
+    success: bool = False
+    error: str
+    message: str
+
+
+class Health(BaseModel):
+    """Liveness and batching counters."""
+
+    status: str
+    model: str
+    requests: int
+    batches: int
+    largestBatch: int
+    maxBatchSize: int
+    queued: int
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"success": False, "error": code, "message": message})
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (400, "missing field, empty upload, not an image, truncated image"),
+        (413, "over the byte or pixel limit"),
+        (415, "not multipart/form-data, or the upload is not an image type"),
+    )
+}
+
+
+async def _read_upload(request: Request, limits: ImageLimits) -> tuple[bytes, str | None]:
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise BadImageError(
+            415,
+            "unsupported_media_type",
+            f"request body is {content_type or 'untyped'!r}; send multipart/form-data with the photo in field 'image'",
+        )
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limits.max_bytes + MULTIPART_OVERHEAD_BYTES:
+        raise BadImageError(413, "too_many_bytes", f"request has {length} bytes, over the limit of {limits.max_bytes}")
+    async with request.form(max_files=1, max_fields=8) as form:
+        upload = form.get("image")
+        if upload is None:
+            raise BadImageError(400, "missing_field", "multipart field 'image' is missing; attach the photo as 'image'")
+        if not isinstance(upload, UploadFile):
+            raise BadImageError(400, "missing_field", "field 'image' is text; attach the photo as a file")
+        check_content_type(upload.content_type)
+        return await upload.read(limits.max_bytes + 1), upload.content_type
+
+
+def create_app(predictor: Predictor, config: ServeConfig | None = None) -> FastAPI:
+    """The FastAPI app serving `predictor` (already loaded: the app never loads a model)."""
+    config = config or ServeConfig()
+
+    def run_batch(images: list[Image.Image]) -> list[Answer]:
+        return list(predictor.generate(images))
+
+    queue: BatchQueue[Image.Image, Answer] = BatchQueue(run_batch, config.batching)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        await queue.start()
+        yield
+        await queue.stop()
+
+    app = FastAPI(
+        title="keylike",
+        summary="Read a house key from a photo: keyway, bitting, brand, confidence and keyed-alike risk.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.queue = queue
+
+    @app.exception_handler(BadImageError)
+    async def bad_image(_: Request, exc: BadImageError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, "bad_request", str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", str(exc.errors()))
+
+    @app.post("/analyze", response_model=Analysis, responses=_ERRORS)
+    async def analyze(request: Request) -> dict[str, Any]:
+        """Read the key in the photo (multipart field `image`) and compute its keyed-alike risk."""
+        data, _ = await _read_upload(request, config.limits)
+        image = await run_in_threadpool(decode_image, data, config.limits)
+        answer = await queue.submit(image)
+        return analyze_answer(answer.text, float(answer.confidence))
+
+    @app.get("/health", response_model=Health)
+    async def health() -> dict[str, Any]:
+        """Liveness, the model served and how requests were batched so far."""
+        stats = queue.stats
+        return {
+            "status": "ok",
+            "model": predictor.name,
+            "requests": stats.requests,
+            "batches": stats.batches,
+            "largestBatch": stats.largest_batch,
+            "maxBatchSize": config.batching.max_batch_size,
+            "queued": queue.pending,
+        }
+
+    return app

@@ -1,0 +1,75 @@
+"""A loaded model that turns photos into the web app's JSON; loads once, answers in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from PIL import Image
+
+from keylike.errors import ConfigError
+from keylike.evaluation.confidence import answer_confidence
+from keylike.evaluation.parsing import parse_fields
+from keylike.serving.response import analyze_answer
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One model answer and its confidence in [0, 1] (keylike.evaluation.confidence)."""
+
+    text: str
+    confidence: float
+
+
+class Predictor(Protocol):
+    """What the HTTP layer and `keylike predict` need from a model."""
+
+    name: str
+    """Shown by GET /health (the model directory)."""
+
+    def generate(self, images: Sequence[Image.Image]) -> Sequence[Answer]:
+        """One answer per image, in order, from one generate call."""
+        ...
+
+
+def load_model_dir(model_dir: Path, device: str = "auto", dtype: str = "auto") -> tuple[Any, Any]:
+    """(model in eval mode on `device`, processor) saved in `model_dir` by the merge stage."""
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    if not (Path(model_dir) / "config.json").is_file():
+        raise ConfigError(
+            f"model folder {model_dir} has no config.json; pass --model a merged model "
+            "(data/models/merged after `dvc repro merge`)"
+        )
+    device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = dtype if dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
+    model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=getattr(torch, dtype)).to(device).eval()
+    return model, AutoProcessor.from_pretrained(model_dir)
+
+
+class ModelPredictor:
+    """A merged keylike model loaded once from `model_dir`; `generate` runs one batched generate call."""
+
+    def __init__(self, model_dir: Path, *, max_new_tokens: int = 32, device: str = "auto", dtype: str = "auto") -> None:
+        self.name = str(model_dir)
+        self.max_new_tokens = max_new_tokens
+        self.model, self.processor = load_model_dir(model_dir, device, dtype)
+
+    def generate(self, images: Sequence[Image.Image]) -> list[Answer]:
+        """Greedy answers for `images` (keylike.model.inference), each with its confidence."""
+        from keylike.model.inference import generate_answers
+
+        generations = generate_answers(
+            self.model, self.processor, list(images), batch_size=max(1, len(images)), max_new_tokens=self.max_new_tokens
+        )
+        return [
+            Answer(g.text, answer_confidence(parse_fields(g.text), g.token_spans, g.token_probs)) for g in generations
+        ]
+
+
+def analyze_images(predictor: Predictor, images: Sequence[Image.Image]) -> list[dict[str, Any]]:
+    """The web app's JSON for each image (one generate call)."""
+    return [analyze_answer(a.text, float(a.confidence)) for a in predictor.generate(images)]

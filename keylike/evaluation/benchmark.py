@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from keylike.config import check, config_from_block
 from keylike.data.manifest import ManifestRecord, read_manifest
@@ -35,6 +36,7 @@ from keylike.evaluation.metrics import (
 )
 from keylike.evaluation.parsing import parse_fields
 from keylike.io import write_json
+from keylike.model.inference import DEVICES, DTYPES, generate_answers, load_for_inference
 
 SPLITS = ("train", "val", "test")
 PLOT_FILES = {
@@ -78,12 +80,8 @@ class BenchmarkConfig:
         check(self.batch_size >= 1, "benchmark.batch_size", f"must be >= 1, got {self.batch_size}")
         check(self.max_new_tokens >= 1, "benchmark.max_new_tokens", f"must be >= 1, got {self.max_new_tokens}")
         check(self.calibration_bins >= 1, "benchmark.calibration_bins", f"must be >= 1, got {self.calibration_bins}")
-        check(self.device in ("auto", "cpu", "cuda"), "benchmark.device", f"must be auto, cpu or cuda, got {self.device!r}")
-        check(
-            self.dtype in ("auto", "float32", "bfloat16", "float16"),
-            "benchmark.dtype",
-            f"must be auto, float32, bfloat16 or float16, got {self.dtype!r}",
-        )
+        check(self.device in DEVICES, "benchmark.device", f"must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        check(self.dtype in DTYPES, "benchmark.dtype", f"must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         check(self.warmup_batches >= 0, "benchmark.warmup_batches", f"must be >= 0, got {self.warmup_batches}")
         check(self.cpu_threads >= 0, "benchmark.cpu_threads", f"must be >= 0, got {self.cpu_threads}")
 
@@ -194,8 +192,6 @@ def run_benchmark(config: BenchmarkConfig, model_dir: Path, split_dir: Path, ima
     """Check the split, answer every test image with the model in `model_dir`, and score the answers."""
     import torch
 
-    from keylike.model.inference import generate_answers
-
     splits = read_splits(split_dir)
     check_test_split(splits)
     records = splits["test"]
@@ -203,7 +199,7 @@ def run_benchmark(config: BenchmarkConfig, model_dir: Path, split_dir: Path, ima
     torch.manual_seed(config.seed)
     if config.cpu_threads:
         torch.set_num_threads(config.cpu_threads)
-    model, processor = _load(config, model_dir)
+    model, processor = load_for_inference(model_dir, config.device, config.dtype)
     settings = dict(batch_size=config.batch_size, max_new_tokens=config.max_new_tokens,
                     cache_implementation=config.cache_implementation)
     for _ in range(config.warmup_batches):
@@ -224,22 +220,9 @@ def run_benchmark(config: BenchmarkConfig, model_dir: Path, split_dir: Path, ima
     return result
 
 
-def _open_image(images_dir: Path, record: ManifestRecord) -> Any:
-    from PIL import Image
-
+def _open_image(images_dir: Path, record: ManifestRecord) -> Image.Image:
     path = images_dir / record.image
     if not path.is_file():
         raise KeylikeError(f"test record {record.id}: image {path} not found; is --images the ingested folder?")
     with Image.open(path) as image:
         return image.convert("RGB")
-
-
-def _load(config: BenchmarkConfig, model_dir: Path) -> tuple[Any, Any]:
-    """The model (on the configured device and dtype, in eval mode) and its processor."""
-    import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-
-    device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = config.dtype if config.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
-    model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=getattr(torch, dtype)).to(device).eval()
-    return model, AutoProcessor.from_pretrained(model_dir)

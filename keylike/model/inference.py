@@ -12,13 +12,17 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import torch
 from PIL import Image
 from tqdm import tqdm
 
+from keylike.errors import ConfigError
 from keylike.keys import INSTRUCTION
+
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,27 @@ class Generation:
     """Character span [start, end) of each token in `text` (empty for special tokens)."""
     latency_s: float
     """Wall time of the batch this answer was generated in: what a caller waited for it."""
+
+
+def load_for_inference(model_dir: Path | str, device: str = "auto", dtype: str = "auto") -> tuple[Any, Any]:
+    """(model in eval mode, processor) saved in `model_dir` (e.g. by the merge stage).
+
+    `device` auto is CUDA when available, else CPU; `dtype` auto is bfloat16 on CUDA, float32 on CPU.
+    """
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    if device not in DEVICES or dtype not in DTYPES:
+        raise ConfigError(f"device must be one of {DEVICES} and dtype one of {DTYPES}, got {device!r}, {dtype!r}")
+    if not (Path(model_dir) / "config.json").is_file():
+        raise ConfigError(
+            f"model folder {model_dir} has no config.json; pass a merged model "
+            "(data/models/merged after `dvc repro merge`)"
+        )
+    device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = dtype if dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
+    model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=getattr(torch, dtype)).to(device).eval()
+    return model, AutoProcessor.from_pretrained(model_dir)
 
 
 def prompt_messages() -> list[dict[str, Any]]:
@@ -90,12 +115,13 @@ def _left_padding(tokenizer: Any) -> Iterator[None]:
         tokenizer.padding_side = side
 
 
-def _synchronize(device: torch.device) -> None:
+def _synchronize(device: Any) -> None:
+    import torch
+
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
-@torch.inference_mode()
 def _generate_batch(
     model: Any,
     processor: Any,
@@ -105,6 +131,8 @@ def _generate_batch(
     cache_implementation: str | None,
     stops: set[int],
 ) -> list[Generation]:
+    import torch
+
     device = model.device
     _synchronize(device)
     started = time.perf_counter()
@@ -116,14 +144,15 @@ def _generate_batch(
         for name, value in inputs.items()
     }
     extra = {"cache_implementation": cache_implementation} if cache_implementation else {}
-    output = model.generate(
-        **inputs,
-        do_sample=False,
-        max_new_tokens=max_new_tokens,
-        return_dict_in_generate=True,
-        output_logits=True,
-        **extra,
-    )
+    with torch.inference_mode():
+        output = model.generate(
+            **inputs,
+            do_sample=False,
+            max_new_tokens=max_new_tokens,
+            return_dict_in_generate=True,
+            output_logits=True,
+            **extra,
+        )
     _synchronize(device)
     latency = time.perf_counter() - started
     new_tokens = output.sequences[:, inputs["input_ids"].shape[1] :]

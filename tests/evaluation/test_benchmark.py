@@ -140,8 +140,8 @@ def test_config_from_the_real_params():
     ("key", "value", "message"),
     [
         ("batch_size", 0, "benchmark.batch_size must be >= 1, got 0"),
-        ("device", "tpu", "benchmark.device must be auto, cpu or cuda"),
-        ("dtype", "int8", "benchmark.dtype must be"),
+        ("device", "tpu", "benchmark.device must be one of auto, cpu, cuda"),
+        ("dtype", "int8", "benchmark.dtype must be one of auto, float32"),
         ("calibration_bins", 0, "benchmark.calibration_bins must be >= 1"),
     ],
 )

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from PIL import Image
+from tqdm import tqdm
 
 from keylike.errors import ConfigError
 from keylike.evaluation.confidence import answer_confidence
 from keylike.evaluation.parsing import parse_fields
+from keylike.serving.images import BadImageError, ImageLimits, decode_image
 from keylike.serving.response import analyze_answer
 
 
@@ -73,3 +75,37 @@ class ModelPredictor:
 def analyze_images(predictor: Predictor, images: Sequence[Image.Image]) -> list[dict[str, Any]]:
     """The web app's JSON for each image (one generate call)."""
     return [analyze_answer(a.text, float(a.confidence)) for a in predictor.generate(images)]
+
+
+def _read_photo(path: Path, limits: ImageLimits) -> Image.Image:
+    if not path.is_file():
+        raise BadImageError(404, "not_found", f"{path} is not a file")
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise BadImageError(413, "too_many_bytes", f"{path} has {size} bytes, over the limit of {limits.max_bytes}")
+    return decode_image(path.read_bytes(), limits)
+
+
+def predict_files(
+    predictor: Predictor, paths: Sequence[Path], limits: ImageLimits, *, batch_size: int = 8
+) -> Iterator[dict[str, Any]]:
+    """The web app's JSON for each photo, in order, with its `image` path; `batch_size` photos per generate call.
+
+    A file that cannot be used gives `{image, success: false, error, message}` and the others go on.
+    A progress bar (stderr) shows when there is more than one batch.
+    """
+    with tqdm(total=len(paths), unit="image", desc="predict", disable=len(paths) <= batch_size) as bar:
+        for start in range(0, len(paths), batch_size):
+            chunk = paths[start : start + batch_size]
+            rows: dict[int, dict[str, Any]] = {}
+            images: dict[int, Image.Image] = {}
+            for i, path in enumerate(chunk):
+                try:
+                    images[i] = _read_photo(Path(path), limits)
+                except BadImageError as exc:
+                    rows[i] = {"success": False, "error": exc.code, "message": f"{path}: {exc.message}"}
+            if images:
+                rows.update(zip(images, analyze_images(predictor, list(images.values())), strict=True))
+            for i, path in enumerate(chunk):
+                yield {"image": str(path), **rows[i]}
+            bar.update(len(chunk))

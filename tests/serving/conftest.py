@@ -69,3 +69,14 @@ def server(fake: FakePredictor) -> Iterator[str]:
 def photo():
     """`photo_bytes` (a fixture, so that test modules need not import conftest)."""
     return photo_bytes
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> str:
+    """The embedded tiny Gemma 3n (random weights) saved like a merged model: the real loading path."""
+    import torch
+
+    from keylike.model.tiny import save_tiny_model
+
+    torch.set_num_threads(1)
+    return str(save_tiny_model(tmp_path_factory.mktemp("serving") / "model"))

@@ -52,3 +52,19 @@ class AnswerParseError(KeylikeError):
 
 class ValidationFailedError(KeylikeError):
     """The data set failed validation; the message names each failed expectation and its records."""
+
+
+class ExportToolsMissingError(KeylikeError):
+    """An export format needs tools of the `export` extra that are not installed."""
+
+    def __init__(self, export_format: str, missing: list[str]) -> None:
+        super().__init__(
+            f"export format {export_format} needs {', '.join(missing)}, not installed; "
+            'install the export extra: pip install -e ".[export]" (or drop it from export.formats)'
+        )
+        self.export_format = export_format
+        self.missing = missing
+
+
+class ExportParityError(KeylikeError):
+    """An exported format answers differently from the PyTorch merged model too often."""

@@ -271,7 +271,8 @@ def _checks(config: ValidateConfig, quarantined: int) -> list[_Check]:
                f"over max_class_ratio {config.max_class_ratio}"),
         _Check("quarantined_share", f"share of ingest's input that ingest quarantined <= {config.max_quarantined_share}",
                "ExpectColumnMaxToBeBetween", {"column": "quarantined_share", "max_value": config.max_quarantined_share},
-               detail=lambda share: f"ingest quarantined {quarantined} records, {share:.1%} of its input, over "
+               detail=lambda share: "not measured: the manifest is empty" if share is None else
+               f"ingest quarantined {quarantined} records, {share:.1%} of its input, over "
                f"max_quarantined_share {config.max_quarantined_share:.1%}; see {QUARANTINE_NAME}"),
     ]
 

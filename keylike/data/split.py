@@ -147,12 +147,13 @@ def split_dataset(
     require_validated(validation_path, manifest)
     records = read_manifest(manifest)
     splits = split_records(records, config)
-    for name in ("val", "test"):
-        if config.fraction(name) > 0 and not splits[name]:
-            raise KeylikeError(
-                f"split.{name}_fraction {config.fraction(name)} gave an empty {name} split: {len(records)} records "
-                f"in {len(_groups(records))} physical keys are too few; add data or lower the fraction"
-            )
+    empty = [name for name in ("val", "test") if config.fraction(name) > 0 and not splits[name]]
+    if empty:
+        raise KeylikeError(
+            f"the split gave an empty {' and an empty '.join(empty)} split: {len(records)} records in "
+            f"{len(_groups(records))} physical keys are too few; add data or set "
+            f"{' and '.join(f'split.{n}_fraction' for n in empty)} to 0"
+        )
     with atomic_directory(out_dir) as tmp:
         for name, part in splits.items():
             write_manifest(tmp / f"{name}.jsonl", part)

@@ -178,6 +178,11 @@ class NormalisedImage:
     height: int
 
 
+def _decode_reason(exc: Exception) -> str:
+    truncated = isinstance(exc, EOFError) or "truncated" in str(exc).lower()
+    return "truncated_image" if truncated else "corrupt_image"
+
+
 def normalise_image(data: bytes, max_side: int, max_pixels: int) -> NormalisedImage:
     """Decode untrusted image bytes safely and re-encode them (see module doc); raises _Rejected."""
     try:
@@ -189,7 +194,7 @@ def normalise_image(data: bytes, max_side: int, max_pixels: int) -> NormalisedIm
     except UnidentifiedImageError as exc:
         raise _Rejected("not_an_image", f"not a {'/'.join(ACCEPTED_FORMATS)} image") from exc
     except _DECODE_ERRORS as exc:
-        raise _Rejected("corrupt_image", f"cannot read the image header: {exc}") from exc
+        raise _Rejected(_decode_reason(exc), f"cannot read the image header: {exc}") from exc
     width, height = image.size
     if width * height > max_pixels:
         raise _Rejected("decompression_bomb", f"{width}x{height} = {width * height} pixels, over max_pixels {max_pixels}")
@@ -204,8 +209,7 @@ def normalise_image(data: bytes, max_side: int, max_pixels: int) -> NormalisedIm
             image.paste(rgba, mask=rgba.getchannel("A"))
         image = image.convert("RGB")
     except _DECODE_ERRORS as exc:
-        reason = "truncated_image" if isinstance(exc, EOFError) or "truncated" in str(exc) else "corrupt_image"
-        raise _Rejected(reason, f"cannot decode the image: {exc}") from exc
+        raise _Rejected(_decode_reason(exc), f"cannot decode the image: {exc}") from exc
     if max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()

@@ -126,6 +126,8 @@ class RenderInfo:
     """Pixels per inch of key (exact for clean renders; nominal under perspective)."""
     key_to_pixel: tuple[tuple[float, float, float], ...]
     """3x3 homography from key space (inches) to output pixel coordinates (continuous, x right, y down)."""
+    key_bounds_in: tuple[float, float, float, float]
+    """xmin, ymin, xmax, ymax of the whole key (bow to tip) in key space."""
     background: str
     jpeg_quality: int
 
@@ -375,12 +377,14 @@ def render_key(
 ) -> RenderedKey:
     """Render one photo of the key `bitting` cut on `spec`, size x size pixels, drawing variation from `rng`."""
     style = _BRAND_STYLES.get(spec.brand, _DEFAULT_STYLE)
-    xmin, ymin, xmax, ymax = key_geometry(spec, bitting, style).bounds
+    bounds = key_geometry(spec, bitting, style).bounds
+    xmin, ymin, xmax, ymax = bounds
     angle = math.radians(rng.uniform(-settings.rotation_deg, settings.rotation_deg))
     c, s = abs(math.cos(angle)), abs(math.sin(angle))
     key_w, key_h = xmax - xmin, ymax - ymin
     fill = rng.uniform(settings.scale_min, settings.scale_max)
-    px_per_in = fill * size / max(key_w * c + key_h * s, key_w * s + key_h * c)
+    room = (fill - 2 * settings.perspective) * size  # perspective moves corners by up to `perspective`
+    px_per_in = room / max(key_w * c + key_h * s, key_w * s + key_h * c)
     margin = 2
     layer, to_px = _key_layer(spec, bitting, px_per_in, margin, rng)
     lw, lh = layer.size
@@ -433,6 +437,7 @@ def render_key(
     info = RenderInfo(
         px_per_in=px_per_in,
         key_to_pixel=tuple(tuple(float(v) for v in row) for row in key_to_pixel),
+        key_bounds_in=bounds,
         background=kind,
         jpeg_quality=quality,
     )

@@ -116,6 +116,7 @@ def write_synthetic_dataset(
 ) -> Path:
     """Write a data set in the Keylike format (labels.jsonl + images/) plus contact_sheet.png, atomically."""
     check(n >= 1, "--n", f"must be >= 1, got {n}")
+    check(32 <= size <= 4096, "--size", f"must be in [32, 4096], got {size}")
     width = max(4, len(str(n)))
     lines, sheet = [], []
     with atomic_directory(out_dir) as tmp:

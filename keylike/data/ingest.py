@@ -403,7 +403,7 @@ def dataset_items(dataset: _Dataset, max_bytes: int) -> tuple[list[_Candidate | 
     for name in dataset.unsafe_entries:
         items.append(QuarantineEntry(dataset.name, None, name, "zip_slip",
                                      "zip entry name is absolute or climbs out of the archive; never extracted"))
-    for number, raw in enumerate(dataset.labels.split(b"\n"), start=1):
+    for number, raw in enumerate(dataset.labels.splitlines(), start=1):
         if not raw.strip():
             blank += 1
             continue

@@ -3,9 +3,9 @@
 from keylike.serving.app import ServeConfig, create_app
 from keylike.serving.batching import BatchConfig, BatchQueue
 from keylike.serving.images import BadImageError, ImageLimits, decode_image
-from keylike.serving.predictor import Answer, ModelPredictor, Predictor, analyze_images, load_model_dir, predict_files
+from keylike.serving.predictor import Answer, ModelPredictor, Predictor, analyze_images, predict_files
 from keylike.serving.response import CONTRACT_FIELDS, analyze_answer
-from keylike.serving.server import running_server, serve
+from keylike.serving.server import ServerProcess, running_server, serve, serve_subprocess
 
 __all__ = [
     "CONTRACT_FIELDS",
@@ -17,12 +17,13 @@ __all__ = [
     "ModelPredictor",
     "Predictor",
     "ServeConfig",
+    "ServerProcess",
     "analyze_answer",
     "analyze_images",
     "create_app",
     "decode_image",
-    "load_model_dir",
     "predict_files",
     "running_server",
     "serve",
+    "serve_subprocess",
 ]

@@ -10,7 +10,6 @@ from typing import Any, Protocol
 from PIL import Image
 from tqdm import tqdm
 
-from keylike.errors import ConfigError
 from keylike.evaluation.confidence import answer_confidence
 from keylike.evaluation.parsing import parse_fields
 from keylike.serving.images import BadImageError, ImageLimits, decode_image
@@ -36,29 +35,15 @@ class Predictor(Protocol):
         ...
 
 
-def load_model_dir(model_dir: Path, device: str = "auto", dtype: str = "auto") -> tuple[Any, Any]:
-    """(model in eval mode on `device`, processor) saved in `model_dir` by the merge stage."""
-    import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-
-    if not (Path(model_dir) / "config.json").is_file():
-        raise ConfigError(
-            f"model folder {model_dir} has no config.json; pass --model a merged model "
-            "(data/models/merged after `dvc repro merge`)"
-        )
-    device = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = dtype if dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
-    model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=getattr(torch, dtype)).to(device).eval()
-    return model, AutoProcessor.from_pretrained(model_dir)
-
-
 class ModelPredictor:
     """A merged keylike model loaded once from `model_dir`; `generate` runs one batched generate call."""
 
     def __init__(self, model_dir: Path, *, max_new_tokens: int = 32, device: str = "auto", dtype: str = "auto") -> None:
         self.name = str(model_dir)
         self.max_new_tokens = max_new_tokens
-        self.model, self.processor = load_model_dir(model_dir, device, dtype)
+        from keylike.model.inference import load_for_inference
+
+        self.model, self.processor = load_for_inference(model_dir, device, dtype)
 
     def generate(self, images: Sequence[Image.Image]) -> list[Answer]:
         """Greedy answers for `images` (keylike.model.inference), each with its confidence."""

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import uvicorn
 from fastapi import FastAPI
@@ -41,3 +46,61 @@ def running_server(app: FastAPI, host: str = DEFAULT_HOST, startup_timeout_s: fl
         server.should_exit = True
         thread.join(timeout=startup_timeout_s)
         sock.close()
+
+
+@dataclass
+class ServerProcess:
+    """A `keylike serve` subprocess: its base URL, and its output once it has stopped."""
+
+    url: str
+    process: subprocess.Popen
+    output: str = ""
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_health(server: ServerProcess, timeout_s: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"keylike serve exited with {server.process.returncode}:\n{server.process.stdout.read()}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"keylike serve did not answer {server.url}/health within {timeout_s} s")
+        try:
+            httpx.get(f"{server.url}/health", timeout=2).raise_for_status()
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+
+
+@contextmanager
+def serve_subprocess(
+    serve_args: Sequence[str], host: str | None = None, env: dict[str, str] | None = None, startup_timeout_s: float = 180.0
+) -> Iterator[ServerProcess]:
+    """Run `keylike serve SERVE_ARGS [--host HOST] --port <free>` until /health answers; stop it (SIGINT) on exit.
+
+    Without `host` the command's own default applies (loopback).
+    """
+    port = _free_port(host or DEFAULT_HOST)
+    cmd = [sys.executable, "-m", "keylike.cli", "serve", *serve_args, "--port", str(port)]
+    cmd += ["--host", host] if host else []
+    process = subprocess.Popen(
+        cmd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    server = ServerProcess(f"http://{host or DEFAULT_HOST}:{port}", process)
+    try:
+        _wait_for_health(server, startup_timeout_s)
+        yield server
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            server.output, _ = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            server.output, _ = process.communicate()

@@ -24,6 +24,8 @@ from keylike.evaluation.confidence import (
     answer_confidence,
     brier_score,
     expected_calibration_error,
+    field_calibration,
+    field_confidences,
     reliability_bins,
 )
 from keylike.evaluation.metrics import (
@@ -155,6 +157,9 @@ def score_generations(records: Sequence[ManifestRecord], generations: Sequence[A
         "ece": expected_calibration_error(confidences, correct, bins),
         "brier": brier_score(confidences, correct),
         "mean_confidence": round(float(np.mean(confidences)), 6),
+        "fields": field_calibration(
+            truths, answers, [field_confidences(a, g.token_spans, g.token_probs) for a, g in zip(answers, generations)], bins
+        ),
     }
     metrics["per_keyway"] = per_keyway_metrics(truths, answers)
     confusion = [

@@ -11,7 +11,8 @@ A non-compliant answer (see keylike.evaluation.parsing) gets confidence 0: nothi
 Calibration: an answer is *correct* when it is an exact match (compliant and keyway, bitting and
 brand all right). Expected calibration error (ECE) bins the answers by confidence into equal-width
 bins over [0, 1] and sums, over bins, the share of answers in the bin times |accuracy - mean
-confidence| of the bin.
+confidence| of the bin. Each field is also calibrated on its own: the field's confidence (0 when it
+was not read) against the field being right, whatever the other fields say.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from keylike.evaluation.parsing import FIELDS, ParsedAnswer
+from keylike.keys import KeyLabel
 
 Span = tuple[int, int]
 
@@ -97,6 +99,24 @@ def brier_score(confidences: Sequence[float], correct: Sequence[bool]) -> float 
     if not confidences:
         return None
     return round(sum((c - float(y)) ** 2 for c, y in zip(confidences, correct)) / len(confidences), 6)
+
+
+def field_calibration(
+    truths: Sequence[KeyLabel],
+    answers: Sequence[ParsedAnswer],
+    field_confidence_rows: Sequence[dict[str, float | None]],
+    bins: int,
+) -> dict[str, dict[str, float | None]]:
+    """Per field: ECE and mean of its confidence (0 when not read) against that field being right."""
+    calibration = {}
+    for name in FIELDS:
+        confidences = [row[name] or 0.0 for row in field_confidence_rows]
+        correct = [getattr(a, name) == getattr(t, name) for t, a in zip(truths, answers, strict=True)]
+        calibration[name] = {
+            "ece": expected_calibration_error(confidences, correct, bins),
+            "mean_confidence": round(sum(confidences) / len(confidences), 6) if confidences else None,
+        }
+    return calibration
 
 
 def _check_tokens(token_spans: Sequence[Span], token_probs: Sequence[float]) -> None:

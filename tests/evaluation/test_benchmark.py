@@ -64,6 +64,10 @@ def test_score_generations_metrics_and_calibration():
     assert calibration["mean_confidence"] == 0.375  # 1.5 / 4
     assert calibration["ece"] == 0.175  # (|1 - 0.9| + |0 - 0.6| + 0 + 0) / 4
     assert calibration["brier"] == 0.0925  # (0.01 + 0.36) / 4
+    # one-token generations give each read field the generation's probability. Keyway: 0.9 right, 0.6 right,
+    # 0.99 wrong (SC4), not read (0, wrong). Bin 6: |1 - 0.6| = 0.4; bin 9: |(1 - 0.9) + (0 - 0.99)| = 0.89; bin 0: 0
+    assert calibration["fields"]["keyway"]["mean_confidence"] == round((0.9 + 0.6 + 0.99) / 4, 6)
+    assert calibration["fields"]["keyway"]["ece"] == round((0.4 + abs(1 - 0.9 - 0.99)) / 4, 6)
     assert [(r["bin"], r["count"], r["accuracy"]) for r in result.plots["reliability"]] == [
         (0, 2, 0.0), (6, 1, 0.0), (9, 1, 1.0)
     ]

@@ -6,10 +6,12 @@ from keylike.evaluation.confidence import (
     answer_confidence,
     brier_score,
     expected_calibration_error,
+    field_calibration,
     field_confidences,
     reliability_bins,
 )
 from keylike.evaluation.parsing import parse_fields
+from keylike.keys import KeyLabel
 
 TEXT = "KEYWAY: SC1\nBITTING: 1,2\nBRAND: Schlage"
 
@@ -99,3 +101,15 @@ def test_brier_score():
 def test_confidence_outside_unit_interval_is_refused():
     with pytest.raises(ValueError, match="outside"):
         reliability_bins([1.5], [True], bins=10)
+
+
+def test_field_calibration_scores_each_field_on_its_own():
+    truth = KeyLabel("SC1", (1, 2, 5, 3, 7), "Schlage")
+    # keyway right at 0.8; bitting wrong at 0.6; brand not read (confidence 0, wrong)
+    answers = [parse_fields("KEYWAY: SC1\nBITTING: 1,2,5,3,6")]
+    rows = [{"keyway": 0.8, "bitting": 0.6, "brand": None}]
+    assert field_calibration([truth], answers, rows, bins=10) == {
+        "keyway": {"ece": 0.2, "mean_confidence": 0.8},
+        "bitting": {"ece": 0.6, "mean_confidence": 0.6},
+        "brand": {"ece": 0.0, "mean_confidence": 0.0},
+    }

@@ -35,9 +35,15 @@ class TinyProject:
     path: Path
     env: dict[str, str]
 
-    def run(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        """Run a command in the checkout; on failure, the assertion shows its output."""
-        result = subprocess.run(args, cwd=self.path, env=self.env, capture_output=True, text=True, timeout=timeout)
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 120, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        """Run a command in the checkout (with `env` added); on failure, the assertion shows its output."""
+        import time; t0 = time.time()
+        result = subprocess.run(
+            args, cwd=self.path, env={**self.env, **(env or {})}, capture_output=True, text=True, timeout=timeout
+        )
+        print(f"TIMING {time.time()-t0:.2f} {' '.join(args[:3])}")
         if check:
             assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         return result
@@ -127,3 +133,131 @@ def make_tiny_project(path: Path, origin: Path, env: dict[str, str]) -> TinyProj
 def tiny_project(tmp_path: Path, team_env: dict[str, str]) -> TinyProject:
     """The tiny project after `dvc repro`, committed and pushed to its bare git origin."""
     return make_tiny_project(tmp_path / "work", tmp_path / "origin.git", team_env)
+
+
+# --- Model fixtures: the embedded tiny Gemma 3n and a tiny train/val/test split ----------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def keylike_cache(tmp_path_factory: pytest.TempPathFactory):
+    """`KEYLIKE_CACHE` points at a session temp folder, so `tiny` is built there, never in ~/.cache."""
+    previous = os.environ.get("KEYLIKE_CACHE")
+    path = tmp_path_factory.mktemp("keylike-cache")
+    os.environ["KEYLIKE_CACHE"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("KEYLIKE_CACHE", None)
+    else:
+        os.environ["KEYLIKE_CACHE"] = previous
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(keylike_cache: Path) -> Path:
+    """The tiny Gemma 3n saved like a hub checkpoint (what `train.base_model: tiny` loads)."""
+    from keylike.model.loading import tiny_model_dir as build
+
+    return build()
+
+
+@dataclass(frozen=True)
+class SplitFixture:
+    """A split on disk in the pipeline's layout: `split_dir/{train,val,test}.jsonl`, images under `images_dir`."""
+
+    split_dir: Path
+    images_dir: Path
+    records: dict[str, list]
+    """{split name: [ManifestRecord, ...]}"""
+
+
+def placeholder_key_image(label, size: int = 96):
+    """A stand-in key photo: a blade whose notches follow the bitting, colour and bow shape per keyway."""
+    from PIL import Image, ImageDraw
+
+    from keylike.keys import get_spec, keyway_codes
+
+    spec = get_spec(label.keyway)
+    hue = keyway_codes().index(label.keyway)
+    image = Image.new("RGB", (size, size), (235, 235, 230))
+    draw = ImageDraw.Draw(image)
+    colour = (90 + 20 * hue, 160 - 10 * hue, 60 + 25 * (hue % 4))
+    bow = (4, size // 4, size // 3, 3 * size // 4)
+    (draw.ellipse if hue % 2 else draw.rectangle)(bow, fill=colour)
+    top, bottom = size // 3, size // 2 + size // 10
+    draw.rectangle((size // 3, top, size - 6, bottom), fill=colour)
+    step = (size - 6 - size // 3) / (spec.cuts + 1)
+    for i, depth in enumerate(label.bitting):
+        cut = (depth - spec.min_depth + 1) / (spec.max_depth - spec.min_depth + 2) * (bottom - top) * 0.8
+        x = size // 3 + (i + 1) * step
+        draw.polygon([(x - step / 2, top), (x + step / 2, top), (x, top + cut)], fill=(235, 235, 230))
+    return image
+
+
+def write_split_fixture(root: Path, counts: dict[str, int], keyways: tuple[str, ...] = ("SC1", "KW1", "Y1"), seed: int = 0) -> SplitFixture:
+    """Write `counts[split]` records per split (keyways round-robin, MACS-valid bittings, placeholder images)."""
+    import io
+
+    import numpy as np
+
+    from keylike.data.manifest import ManifestRecord, write_manifest
+    from keylike.keys import KeyLabel, get_spec, sample_bitting
+
+    rng = np.random.default_rng(seed)
+    images_dir, split_dir = root / "ingested", root / "split"
+    (images_dir / "images").mkdir(parents=True)
+    records: dict[str, list] = {}
+    for split, count in counts.items():
+        records[split] = []
+        for i in range(count):
+            spec = get_spec(keyways[i % len(keyways)])
+            label = KeyLabel(spec.code, tuple(sample_bitting(spec, rng)), spec.brand)
+            buffer = io.BytesIO()
+            placeholder_key_image(label).save(buffer, format="PNG")
+            data = buffer.getvalue()
+            digest = hashlib.sha256(data).hexdigest()
+            (images_dir / "images" / f"{digest}.png").write_bytes(data)
+            records[split].append(
+                ManifestRecord(f"{split}-{i:03d}", f"images/{digest}.png", digest, 96, 96, "placeholder", spec.code, label.bitting, spec.brand)
+            )
+        write_manifest(split_dir / f"{split}.jsonl", records[split])
+    return SplitFixture(split_dir, images_dir, records)
+
+
+@pytest.fixture(scope="session")
+def tiny_split(tmp_path_factory: pytest.TempPathFactory) -> SplitFixture:
+    """A small split (train 12, val 3, test 6 records over SC1, KW1, Y1) with placeholder images."""
+    return write_split_fixture(tmp_path_factory.mktemp("tiny-split"), {"train": 12, "val": 3, "test": 6})
+
+
+@dataclass(frozen=True)
+class TinyLora:
+    """A LoRA adapter on the tiny model (train stage layout) and its bfloat16 merge (merge stage layout)."""
+
+    adapter_dir: Path
+    merged_dir: Path
+
+
+@pytest.fixture(scope="session")
+def tiny_lora(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> TinyLora:
+    """An untrained LoRA adapter with seeded non-zero weights (so merging changes the model), saved by
+    `save_adapter`, and the model merged in bfloat16, without running the train or merge stages."""
+    import torch
+    from peft import get_peft_model
+
+    from keylike.config import load_params
+    from keylike.model.loading import load_base_model
+    from keylike.model.training import TrainConfig, lora_config, save_adapter
+
+    root = tmp_path_factory.mktemp("tiny-lora")
+    config = TrainConfig.from_params(load_params(REPO / "params.yaml"))
+    model, processor = load_base_model("tiny", image_size=config.image_size)
+    model = get_peft_model(model, lora_config(config, model))
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.copy_(torch.randn(param.shape, generator=generator) * 0.02)
+    save_adapter(model, processor, config, root / "adapter")
+    merged = model.merge_and_unload().to(torch.bfloat16)
+    merged.save_pretrained(root / "merged")
+    processor.save_pretrained(root / "merged")
+    return TinyLora(root / "adapter", root / "merged")

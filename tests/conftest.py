@@ -39,11 +39,9 @@ class TinyProject:
         self, *args: str, check: bool = True, timeout: float = 120, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess:
         """Run a command in the checkout (with `env` added); on failure, the assertion shows its output."""
-        import time; t0 = time.time()
         result = subprocess.run(
             args, cwd=self.path, env={**self.env, **(env or {})}, capture_output=True, text=True, timeout=timeout
         )
-        print(f"TIMING {time.time()-t0:.2f} {' '.join(args[:3])}")
         if check:
             assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         return result
@@ -78,11 +76,10 @@ class TinyProject:
 TRACKED_OUTS = ("data/ingested", "data/models/adapter", "data/models/merged", "data/models/export")
 
 
-@pytest.fixture
-def team_env(tmp_path: Path) -> dict[str, str]:
-    """An environment with its own HOME (so `~/.cache/keylike-dvc-remote` is per test), git identity,
-    DVC site cache, and this venv first on PATH; nothing reaches beyond 127.0.0.1."""
-    home = tmp_path / "home"
+def make_team_env(root: Path) -> dict[str, str]:
+    """An environment with its own HOME under `root` (so `~/.cache/keylike-dvc-remote` is per test),
+    git identity, DVC site cache, and this venv first on PATH; nothing reaches beyond 127.0.0.1."""
+    home = root / "home"
     home.mkdir()
     keep = {k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL", "TMPDIR", "TERM")}
     return {
@@ -94,12 +91,18 @@ def team_env(tmp_path: Path) -> dict[str, str]:
         "GIT_COMMITTER_NAME": "keylike test",
         "GIT_COMMITTER_EMAIL": "test@keylike.invalid",
         "GIT_CONFIG_NOSYSTEM": "1",
-        "DVC_SITE_CACHE_DIR": str(tmp_path / "dvc-site-cache"),
+        "DVC_SITE_CACHE_DIR": str(root / "dvc-site-cache"),
         "DVC_NO_ANALYTICS": "1",
         "HF_HUB_OFFLINE": "1",
         "NO_PROXY": "127.0.0.1,localhost",
         "no_proxy": "127.0.0.1,localhost",
     }
+
+
+@pytest.fixture
+def team_env(tmp_path: Path) -> dict[str, str]:
+    """`make_team_env` in the test's tmp_path."""
+    return make_team_env(tmp_path)
 
 
 def make_tiny_project(path: Path, origin: Path, env: dict[str, str]) -> TinyProject:

@@ -113,15 +113,16 @@ class ExpectationOutcome:
     """For a failed data-set-level expectation: what was observed against which bound."""
 
     def summary(self) -> str:
-        """One line: the name, how many records fail, and the first few with file and reason."""
+        """The name, how many records fail, and the first few with file and reason (one per line)."""
         if self.error is not None:
             return f"{self.name}: could not be evaluated: {self.error}"
         if not self.offenders:
             return f"{self.name}: {self.detail or f'observed {self.observed_value!r}'}"
-        shown = "; ".join(f"{o.id} ({o.image}): {o.reason}" for o in self.offenders[:SUMMARY_OFFENDERS])
         count = self.unexpected_count or len(self.offenders)
-        more = f"; and {count - SUMMARY_OFFENDERS} more" if count > SUMMARY_OFFENDERS else ""
-        return f"{self.name}: {count} record{'s fail' if count != 1 else ' fails'}: {shown}{more}"
+        shown = [f"{o.id} ({o.image}): {o.reason}" for o in self.offenders[:SUMMARY_OFFENDERS]]
+        if count > SUMMARY_OFFENDERS:
+            shown.append(f"and {count - SUMMARY_OFFENDERS} more")
+        return f"{self.name}: {count} record{'s fail' if count != 1 else ' fails'}: " + "\n      ".join(shown)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict for metrics/validation.json."""
@@ -428,8 +429,8 @@ def _add_image_label_consistency(rows: list[dict[str, Any]]) -> None:
             other = next((o for o in group if o["record"].label != row["record"].label), None)
             problem = None
             if other is not None:
-                problem = (f"same image (sha256 {digest[:12]}...) as {other['display_id']} ({other['image']}) "
-                           f"labelled {_label_text(other['record'])}, this one {_label_text(row['record'])}")
+                problem = (f"same image (sha256 {digest[:12]}...) as {other['display_id']}, labelled "
+                           f"{_label_text(other['record'])}; this one {_label_text(row['record'])}")
             row["same_image_same_label"] = _flag(row["reasons"], "same_image_same_label", problem)
 
 

@@ -72,8 +72,12 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
     }
 
 
-def run_phase(url: str, plan: list[tuple[str, dict[str, Any], int]], clients: int, max_seconds: float) -> dict[str, Any]:
-    """Send `plan` (kind, post kwargs, expected status) from `clients` threads; stop starting new ones after max_seconds."""
+Plan = list[tuple[str, dict[str, Any], int]]
+"""Requests to send: (kind, httpx.post keyword arguments, expected status); kind `photo` is a good one."""
+
+
+def run_phase(url: str, plan: Plan, clients: int, max_seconds: float) -> dict[str, Any]:
+    """Send `plan` from `clients` threads; no request starts after `max_seconds`."""
     lock = threading.Lock()
     results: list[tuple[str, int | None, float, int]] = []
     started = time.perf_counter()
@@ -114,7 +118,7 @@ def run_phase(url: str, plan: list[tuple[str, dict[str, Any], int]], clients: in
     }
 
 
-def _plan(requests: int, bad_every: int, photos: list[bytes], max_bytes: int) -> list[tuple[str, dict[str, Any], int]]:
+def _plan(requests: int, bad_every: int, photos: list[bytes], max_bytes: int) -> Plan:
     bad = list(_bad_requests(photos[0], max_bytes).items())
     plan = []
     for i in range(requests):
@@ -156,10 +160,9 @@ def run_load(args: argparse.Namespace, model_dir: Path) -> dict[str, Any]:
         warm = httpx.post(f"{server.url}/analyze", files={"image": ("k.png", photos[0], "image/png")}, timeout=120)
         warm.raise_for_status()
         phases = {
-            "good": run_phase(server.url, _plan(args.requests, 0, photos, args.max_bytes), args.clients, args.max_seconds),
-            "mixed": run_phase(
-                server.url, _plan(args.requests, args.bad_every, photos, args.max_bytes), args.clients, args.max_seconds
-            ),
+            name: run_phase(server.url, _plan(args.requests, bad_every, photos, args.max_bytes), args.clients,
+                            args.max_seconds)
+            for name, bad_every in (("good", 0), ("mixed", args.bad_every))
         }
         health = httpx.get(f"{server.url}/health", timeout=10).json()
     health = {k: v for k, v in health.items() if k not in ("model", "queued", "status")}
@@ -182,7 +185,8 @@ def run_load(args: argparse.Namespace, model_dir: Path) -> dict[str, Any]:
 def _summary(phase: dict[str, Any]) -> str:
     latency = phase["photo_latency"]
     return (
-        f"{phase['sent']} sent, {phase['requests_per_s']} req/s, photo p50 {latency['p50_s']} s p95 {latency['p95_s']} s, "
+        f"{phase['sent']} sent, {phase['requests_per_s']} req/s, "
+        f"photo p50 {latency['p50_s']} s p95 {latency['p95_s']} s, "
         f"5xx {phase['status_5xx']}, errors {phase['transport_errors']}, unexpected {phase['unexpected_status']}"
     )
 

@@ -34,6 +34,7 @@ real keyspaces smaller than `K`; the score is therefore a lower bound on the rea
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -172,6 +173,11 @@ def risk_level(score: int) -> str:
     return "high" if score >= HIGH_FROM else "medium"
 
 
+@functools.cache
+def _keyspace(keyway: str, depth_codes: tuple[int, ...]) -> int:
+    return count_keyspace(get_spec(keyway), depth_codes)
+
+
 def _effective_depths(spec: KeywaySpec, bitting: Sequence[int]) -> tuple[tuple[int, ...], list[Figure]]:
     residential = residential_depth_codes(spec.code)
     if residential is not None and set(bitting) <= set(residential.value):
@@ -185,8 +191,8 @@ def assess_risk(keyway: str, bitting: Sequence[int]) -> KeyRisk:
     bitting = tuple(int(d) for d in bitting)
     validate_bitting(spec, bitting)
     depths, depth_figures = _effective_depths(spec, bitting)
-    keyspace = count_keyspace(spec)
-    effective = count_keyspace(spec, depths)
+    keyspace = _keyspace(keyway, spec.depth_codes)
+    effective = _keyspace(keyway, tuple(depths))
     flags = pattern_flags(bitting)
     multiplier = pattern_multiplier(flags)
     small_step_figure = risk_weight("small_step_max_in")

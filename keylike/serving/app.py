@@ -105,7 +105,26 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _read_upload(request: Request, limits: ImageLimits) -> tuple[bytes, str | None]:
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["image"],
+                    "properties": {"image": {"type": "string", "format": "binary", "description": "the key photo"}},
+                }
+            }
+        },
+    }
+}
+"""The request body, for the OpenAPI schema (the handler reads the form itself, to answer bad uploads its way)."""
+
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+
+
+async def _read_upload(request: Request, limits: ImageLimits) -> bytes:
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise BadImageError(
@@ -123,7 +142,7 @@ async def _read_upload(request: Request, limits: ImageLimits) -> tuple[bytes, st
         if not isinstance(upload, UploadFile):
             raise BadImageError(400, "missing_field", "field 'image' is text; attach the photo as a file")
         check_content_type(upload.content_type)
-        return await upload.read(limits.max_bytes + 1), upload.content_type
+        return await upload.read(limits.max_bytes + 1)
 
 
 def create_app(predictor: Predictor, config: ServeConfig | None = None) -> FastAPI:
@@ -155,19 +174,19 @@ def create_app(predictor: Predictor, config: ServeConfig | None = None) -> FastA
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, "bad_request", str(exc.detail))
+        return _error(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(422, "invalid_request", str(exc.errors()))
 
-    @app.post("/analyze", response_model=Analysis, responses=_ERRORS)
+    @app.post("/analyze", response_model=Analysis, responses=_ERRORS, openapi_extra=_UPLOAD_BODY)
     async def analyze(request: Request) -> dict[str, Any]:
         """Read the key in the photo (multipart field `image`) and compute its keyed-alike risk."""
-        data, _ = await _read_upload(request, config.limits)
+        data = await _read_upload(request, config.limits)
         image = await run_in_threadpool(decode_image, data, config.limits)
         answer = await queue.submit(image)
-        return analyze_answer(answer.text, float(answer.confidence))
+        return await run_in_threadpool(analyze_answer, answer.text, float(answer.confidence))
 
     @app.get("/health", response_model=Health)
     async def health() -> dict[str, Any]:

@@ -69,7 +69,8 @@ def _wait_for_health(server: ServerProcess, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         if server.process.poll() is not None:
-            raise RuntimeError(f"keylike serve exited with {server.process.returncode}:\n{server.process.stdout.read()}")
+            output = server.process.stdout.read()
+            raise RuntimeError(f"keylike serve exited with {server.process.returncode}:\n{output}")
         if time.monotonic() > deadline:
             raise RuntimeError(f"keylike serve did not answer {server.url}/health within {timeout_s} s")
         try:
@@ -81,7 +82,10 @@ def _wait_for_health(server: ServerProcess, timeout_s: float) -> None:
 
 @contextmanager
 def serve_subprocess(
-    serve_args: Sequence[str], host: str | None = None, env: dict[str, str] | None = None, startup_timeout_s: float = 180.0
+    serve_args: Sequence[str],
+    host: str | None = None,
+    env: dict[str, str] | None = None,
+    startup_timeout_s: float = 180.0,
 ) -> Iterator[ServerProcess]:
     """Run `keylike serve SERVE_ARGS [--host HOST] --port <free>` until /health answers; stop it (SIGINT) on exit.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import time
 
 import httpx
@@ -63,7 +64,7 @@ BAD_REQUESTS = {
     "over_pixel_limit": (lambda url, photo: post_image(url, photo((100, 100))), 413, "too_many_pixels"),
     "missing_field": (lambda url, photo: post_image(url, photo(), field="photo"), 400, "missing_field"),
     "text_field": (
-        lambda url, photo: _multipart(url, data={"image": "not a file"}, files={"other": ("a.txt", b"x", "text/plain")}),
+        lambda url, photo: _multipart(url, data={"image": "text"}, files={"other": ("a.txt", b"x", "text/plain")}),
         400,
         "missing_field",
     ),
@@ -90,12 +91,14 @@ def test_health_and_openapi(server: str) -> None:
     assert health["status"] == "ok" and health["model"] == "fake" and health["maxBatchSize"] == 8
     schema = httpx.get(f"{server}/openapi.json", timeout=10).json()
     assert set(schema["paths"]) >= {"/analyze", "/health"}
-    assert {"400", "413", "415"} <= set(schema["paths"]["/analyze"]["post"]["responses"])
+    analyze = schema["paths"]["/analyze"]["post"]
+    assert {"200", "400", "413", "415"} <= set(analyze["responses"])
+    assert analyze["requestBody"]["content"]["multipart/form-data"]["schema"]["required"] == ["image"]
+    missing = httpx.get(f"{server}/nowhere", timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
 
 
 def test_concurrent_requests_share_one_generate_call(server: str, fake, photo) -> None:
-    import threading
-
     fake.gate = threading.Event()
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
         first = pool.submit(post_image, server, photo())

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,6 +137,13 @@ def make_tiny_project(path: Path, origin: Path, env: dict[str, str]) -> TinyProj
 def tiny_project(tmp_path: Path, team_env: dict[str, str]) -> TinyProject:
     """The tiny project after `dvc repro`, committed and pushed to its bare git origin."""
     return make_tiny_project(tmp_path / "work", tmp_path / "origin.git", team_env)
+
+
+@pytest.fixture(scope="session")
+def tiny_project_factory() -> Callable[[Path], TinyProject]:
+    """`build(root)`: a tiny project (as `tiny_project`) with its own environment under `root`, for
+    fixtures of a wider scope than one test."""
+    return lambda root: make_tiny_project(root / "work", root / "origin.git", make_team_env(root))
 
 
 # --- Model fixtures: the embedded tiny Gemma 3n and a tiny train/val/test split ----------------------

@@ -105,7 +105,8 @@ def measure(params: Path, repeats: int, shot: Path | None) -> dict:
         "wall_s": runs,
         "median_wall_s": statistics.median(runs),
         "failing_set": failing,
-        "git_revision": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
+        "git_revision": subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                                       capture_output=True, text=True).stdout.strip(),
         "machine": {
             "cpu_count": os.cpu_count(),
             "platform": platform.platform(),

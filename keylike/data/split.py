@@ -50,7 +50,8 @@ class SplitConfig:
 
     def fraction(self, split: str) -> float:
         """The share of records `split` should get."""
-        return {"val": self.val_fraction, "test": self.test_fraction}.get(split, 1 - self.val_fraction - self.test_fraction)
+        fractions = {"val": self.val_fraction, "test": self.test_fraction}
+        return fractions.get(split, 1 - self.val_fraction - self.test_fraction)
 
 
 @dataclass(frozen=True)

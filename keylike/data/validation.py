@@ -111,6 +111,8 @@ class ExpectationOutcome:
     """The exception great-expectations raised while evaluating it, if any (counts as a failure)."""
     detail: str | None = None
     """For a failed data-set-level expectation: what was observed against which bound."""
+    per_keyway: bool = False
+    """`offenders` holds the first record of each failing keyway."""
 
     def summary(self) -> str:
         """The name, how many records fail, and the first few with file and reason (one per line)."""
@@ -120,9 +122,13 @@ class ExpectationOutcome:
             return f"{self.name}: {self.detail or f'observed {self.observed_value!r}'}"
         count = self.unexpected_count or len(self.offenders)
         shown = [f"{o.id} ({o.image}): {o.reason}" for o in self.offenders[:SUMMARY_OFFENDERS]]
-        if count > SUMMARY_OFFENDERS:
-            shown.append(f"and {count - SUMMARY_OFFENDERS} more")
-        return f"{self.name}: {count} record{'s fail' if count != 1 else ' fails'}: " + "\n      ".join(shown)
+        listed, unit = (len(self.offenders), " keyways") if self.per_keyway else (count, "")
+        if listed > SUMMARY_OFFENDERS:
+            shown.append(f"and {listed - SUMMARY_OFFENDERS} more{unit}")
+        head = f"{count} record{'s fail' if count != 1 else ' fails'}"
+        if self.per_keyway:
+            head = f"{count} records of {listed} keyway{'s' if listed != 1 else ''} fail"
+        return f"{self.name}: {head}: " + "\n      ".join(shown)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict for metrics/validation.json."""
@@ -214,6 +220,8 @@ class _Check:
     """Why a failing row fails; default: the reason recorded while computing the row's columns."""
     detail: Callable[[Any], str] | None = None
     """For a data-set-level check: what a failing observed value means."""
+    per_keyway: bool = False
+    """A keyway-level check: list one offending record per keyway, not every record of a failing keyway."""
 
     def reason(self, row: dict[str, Any]) -> str:
         """The reason this row fails the check."""
@@ -262,15 +270,16 @@ def _checks(config: ValidateConfig, quarantined: int) -> list[_Check]:
         _is_true("answer_round_trips", "the training target (format_answer) parses back to the same labels"),
         _is_true("same_image_same_label", "records with the same image sha256 have the same labels"),
         _Check("min_records_per_keyway", f"every keyway present has >= {config.min_records_per_keyway} records",
-               "ExpectColumnValuesToBeBetween", {"column": "keyway_records", "min_value": config.min_records_per_keyway},
+               "ExpectColumnValuesToBeBetween",
+               {"column": "keyway_records", "min_value": config.min_records_per_keyway},
                explain=lambda row: f"keyway {row['keyway']} has {int(row['keyway_records'])} records, "
-               f"fewer than min_records_per_keyway {config.min_records_per_keyway}"),
+               f"fewer than min_records_per_keyway {config.min_records_per_keyway}", per_keyway=True),
         _Check("class_balance", f"largest / smallest keyway count <= {config.max_class_ratio}",
                "ExpectColumnValuesToBeBetween", {"column": "keyway_balance", "max_value": config.max_class_ratio},
                explain=lambda row: f"keyway {row['keyway']} has {int(row['keyway_records'])} records, "
                f"{row['keyway_balance']:.2f}x the smallest keyway ({row['smallest_keyway']}), "
-               f"over max_class_ratio {config.max_class_ratio}"),
-        _Check("quarantined_share", f"share of ingest's input that ingest quarantined <= {config.max_quarantined_share}",
+               f"over max_class_ratio {config.max_class_ratio}", per_keyway=True),
+        _Check("quarantined_share", f"share of ingest's input quarantined by ingest <= {config.max_quarantined_share}",
                "ExpectColumnMaxToBeBetween", {"column": "quarantined_share", "max_value": config.max_quarantined_share},
                detail=lambda share: "not measured: the manifest is empty" if share is None else
                f"ingest quarantined {quarantined} records, {share:.1%} of its input, over "
@@ -320,10 +329,10 @@ def _image_columns(data_dir: Path, record: ManifestRecord, reasons: dict[str, st
         return columns
     digest = hashlib.sha256(data).hexdigest()
     columns["file_sha256"] = digest
-    columns["image_hash_matches"] = _flag(
-        reasons, "image_hash_matches",
-        None if digest == record.sha256 else f"file sha256 {digest[:12]}... is not the manifest's {record.sha256[:12]}...",
-    )
+    hash_problem = None
+    if digest != record.sha256:
+        hash_problem = f"file sha256 {digest[:12]}... is not the manifest's {record.sha256[:12]}..."
+    columns["image_hash_matches"] = _flag(reasons, "image_hash_matches", hash_problem)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -383,7 +392,9 @@ def _label_columns(record: ManifestRecord, reasons: dict[str, str]) -> dict[str,
     spec = load_specs().get(record.keyway)
     if spec is None:
         return columns
-    brand = None if record.brand == spec.brand else f"brand {record.brand!r} does not make {spec.code} ({spec.brand} does)"
+    brand = None
+    if record.brand != spec.brand:
+        brand = f"brand {record.brand!r} does not make {spec.code} ({spec.brand} does)"
     length = None
     if len(record.bitting) != spec.cuts:
         length = f"bitting {_bitting_text(record.bitting)} has {len(record.bitting)} cuts, {spec.code} has {spec.cuts}"
@@ -529,10 +540,15 @@ def _plain(value: Any) -> Any:
 def _outcome(check: _Check, result: Any, rows: list[dict[str, Any]]) -> ExpectationOutcome:
     """Turn one great-expectations result into an outcome naming the failing records."""
     if result is None:
-        return ExpectationOutcome(check.name, check.rule, False, None, (), None, "great-expectations returned no result")
+        return ExpectationOutcome(check.name, check.rule, False, None, (), None, "great-expectations gave no result")
     error = _exception_message(result.exception_info or {})
     details = result.result or {}
     indices = [int(item["row"]) for item in details.get("unexpected_index_list") or []]
+    if check.per_keyway:
+        first: dict[str, int] = {}
+        for i in indices:
+            first.setdefault(rows[i]["keyway"], i)
+        indices = list(first.values())
     offenders = tuple(
         Offender(rows[i]["display_id"], rows[i]["image"], check.reason(rows[i])) for i in indices[:MAX_OFFENDERS]
     )
@@ -547,6 +563,7 @@ def _outcome(check: _Check, result: Any, rows: list[dict[str, Any]]) -> Expectat
         observed_value=observed,
         error=error,
         detail=check.detail(observed) if check.detail and not success and error is None else None,
+        per_keyway=check.per_keyway,
     )
 
 

@@ -200,7 +200,8 @@ def test_clean_dataset_passes(dataset: Dataset, tmp_path: Path) -> None:
     assert (tmp_path / "docs" / "index.html").is_file() and Path(report.docs_page).is_file()
 
 
-@pytest.mark.parametrize(("mutate", "expected", "fragment", "record"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("mutate", "expected", "fragment", "record"), [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
 def test_bad_data_fails_the_named_expectations(
     dataset: Dataset, tmp_path: Path, mutate, expected: set[str], fragment: str, record: str
 ) -> None:
@@ -241,6 +242,15 @@ def test_summary_names_at_most_five_records(dataset: Dataset, tmp_path: Path) ->
     assert block[0].startswith("  brand_matches_keyway: 8 records fail: synthetic-000000 (images/")
     assert [line.count("does not make") for line in block] == [1] * SUMMARY_OFFENDERS + [0]
     assert block[-1] == "      and 3 more"
+
+
+def test_keyway_level_failures_list_one_record_per_keyway(dataset: Dataset, tmp_path: Path) -> None:
+    config = dataclasses.replace(CONFIG, min_records_per_keyway=PER_KEYWAY + 1)
+    report = validate_dataset(config, dataset.write(), tmp_path / "docs")
+    outcome = next(o for o in report.outcomes if o.name == "min_records_per_keyway")
+    assert outcome.unexpected_count == len(KEYWAYS) * PER_KEYWAY
+    assert [o.reason.split(" has ")[0] for o in outcome.offenders] == [f"keyway {k}" for k in KEYWAYS]
+    assert f"min_records_per_keyway: 12 records of 3 keyways fail: synthetic-000000 (" in report.summary()
 
 
 def test_empty_manifest_fails_records_present(dataset: Dataset, tmp_path: Path) -> None:
@@ -303,7 +313,8 @@ def test_failing_data_docs_page_renders_the_failed_expectations(dataset: Dataset
     _mixed(dataset)
     report = validate_dataset(CONFIG, dataset.write(), tmp_path / "docs")
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
+             "--disable-component-update", "--disable-sync", "--no-first-run",
+             f"--user-data-dir={tmp_path / 'profile'}"]
     url = Path(report.docs_page).resolve().as_uri()
     dom = html.unescape(
         subprocess.run([CHROMIUM, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout

@@ -140,6 +140,8 @@ def _environment(command: str) -> dict[str, Any]:
             "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(),
             "python": platform.python_version(),
+            "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()],
+            "note": "a 2-core machine shared with other jobs: compare runs by their load average",
         },
         "versions": {name: metadata.version(name) for name in packages},
         "git_revision": revision.stdout.strip() or None,

@@ -202,12 +202,13 @@ def normalise_image(data: bytes, max_side: int, max_pixels: int) -> NormalisedIm
         image.draft("RGB", (max_side, max_side))
     try:
         image.load()
-        image = ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
             rgba = image.convert("RGBA")
             image = Image.new("RGB", rgba.size, (255, 255, 255))
             image.paste(rgba, mask=rgba.getchannel("A"))
-        image = image.convert("RGB")
+        if image.mode != "RGB":
+            image = image.convert("RGB")
     except _DECODE_ERRORS as exc:
         raise _Rejected(_decode_reason(exc), f"cannot decode the image: {exc}") from exc
     if max(image.size) > max_side:

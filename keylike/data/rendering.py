@@ -304,15 +304,13 @@ def _key_layer(
 
     a, blade, groove = down(alpha), down(blade_mask), down(grooves) * down(blade_mask)
     stamped = down(stamp)
-    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
-    y_in = (to_px[1][2] - rows) / px_per_in
+    y_in = (to_px[1][2] - np.arange(height, dtype=np.float32)[:, None]) / px_per_in
     # Metal: a soft cylindrical sheen across the key, a light-dependent highlight band, brushed streaks.
     band_at = rng.uniform(0.2, 0.8) * (ymax - ymin) + ymin
     shade = 0.86 + 0.1 * np.cos((y_in - ymin) / (ymax - ymin) * np.pi * 2)
     shade += 0.22 * np.exp(-(((y_in - band_at) / 0.06) ** 2))
-    streaks = rng.normal(0, 1, size=(height, 1)).astype(np.float32)
-    shade += 0.03 * np.repeat(streaks, width, axis=1)
-    shade *= 1 - 0.4 * groove
+    shade = shade + 0.03 * rng.standard_normal((height, 1), dtype=np.float32)
+    shade = shade * (1 - 0.4 * groove)
     shade *= 1 - 0.3 * stamped * (1 - blade)
     edge = np.clip(a - np.asarray(Image.fromarray((a * 255).astype(np.uint8)).filter(
         ImageFilter.GaussianBlur(max(1.0, 0.012 * px_per_in))), dtype=np.float32) / 255.0, 0, 1)
@@ -331,33 +329,33 @@ def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray
 
 def _background(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
     """An RGB float32 texture of shape (size, size, 3)."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    yy = (np.arange(size, dtype=np.float32) / size)[:, None]
+    xx = (np.arange(size, dtype=np.float32) / size)[None, :]
     if kind == "plain":
         return np.broadcast_to(np.array(_PLAIN_RGB, dtype=np.float32), (size, size, 3)).copy()
     if kind == "wood":
         base = np.array([rng.uniform(120, 190), rng.uniform(75, 120), rng.uniform(35, 70)], dtype=np.float32)
         angle = rng.uniform(0, np.pi)
-        along = xx * np.cos(angle) + yy * np.sin(angle)
         across = -xx * np.sin(angle) + yy * np.cos(angle)
         warp = _smooth_noise(rng, size, 4) * rng.uniform(0.5, 1.5)
         grain = np.sin((across * rng.uniform(12, 30) + warp) * 2 * np.pi)
-        streaks = rng.normal(0, 1, 1024).astype(np.float32)[(((across + 2) * 300) % 1024).astype(int)]
+        streaks = rng.standard_normal(1024, dtype=np.float32)[(((across + 2) * 300) % 1024).astype(int)]
         value = 1 + 0.1 * grain + 0.04 * streaks + 0.15 * (_smooth_noise(rng, size, 3) - 0.5)
         return base * value[..., None]
     if kind == "paper":
-        base = np.array([rng.uniform(225, 250)] * 3, dtype=np.float32) - np.array([0, 2, rng.uniform(5, 20)])
-        value = 1 + 0.02 * (_smooth_noise(rng, size, 12) - 0.5) + rng.normal(0, 0.012, (size, size))
+        base = np.array([rng.uniform(225, 250)] * 3, dtype=np.float32) - np.array([0, 2, rng.uniform(5, 20)], np.float32)
+        value = 1 + 0.02 * (_smooth_noise(rng, size, 12) - 0.5) + 0.012 * rng.standard_normal((size, size), np.float32)
         img = base * value[..., None]
         if rng.random() < 0.5:  # ruled paper
             spacing = rng.uniform(0.05, 0.08)
-            lines = np.abs(((yy + rng.random()) % spacing) / spacing - 0.5) > 0.485
+            lines = np.abs(((yy[:, 0] + rng.random()) % spacing) / spacing - 0.5) > 0.485
             img[lines] = img[lines] * np.array([0.75, 0.82, 0.98], dtype=np.float32)
         return img
     grey = rng.uniform(60, 190)
     base = grey + 0.45 * (np.array(rng.uniform(40, 200, size=3), dtype=np.float32) - grey)
     weave = rng.uniform(90, 160)
     warp = np.sin(xx * weave * np.pi) * np.sin(yy * weave * np.pi)
-    value = 1 + 0.1 * warp + 0.1 * (_smooth_noise(rng, size, 6) - 0.5) + rng.normal(0, 0.03, (size, size))
+    value = 1 + 0.1 * warp + 0.1 * (_smooth_noise(rng, size, 6) - 0.5) + 0.03 * rng.standard_normal((size, size), np.float32)
     return base * value[..., None]
 
 
@@ -419,7 +417,8 @@ def render_key(
         photo *= 1 - darkness * (np.asarray(shadow, dtype=np.float32)[..., None] / 255.0)
     photo = photo * (1 - a) + key[..., :3] * a
     if settings.lighting > 0:
-        yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size - 0.5
+        yy = (np.arange(size, dtype=np.float32) / size - 0.5)[:, None]
+        xx = (np.arange(size, dtype=np.float32) / size - 0.5)[None, :]
         direction = rng.uniform(0, 2 * np.pi)
         gradient = 1 + settings.lighting * rng.uniform(0.3, 1.0) * (xx * np.cos(direction) + yy * np.sin(direction))
         vignette = 1 - settings.lighting * 0.5 * (xx**2 + yy**2)
@@ -430,8 +429,9 @@ def render_key(
     if settings.blur_max > 0:
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0, settings.blur_max) * scale))
     if settings.noise_max > 0:
-        noisy = np.asarray(image, dtype=np.float32) + rng.normal(0, rng.uniform(0, settings.noise_max), (size, size, 3))
-        image = Image.fromarray(np.clip(noisy, 0, 255).round().astype(np.uint8), "RGB")
+        sigma = np.float32(rng.uniform(0, settings.noise_max))
+        noisy = np.asarray(image, dtype=np.float32) + sigma * rng.standard_normal((size, size, 3), np.float32) + 0.5
+        image = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
     quality = int(rng.integers(settings.jpeg_quality_min, settings.jpeg_quality_max + 1))
     key_to_pixel = to_out @ np.array(to_px)
     info = RenderInfo(

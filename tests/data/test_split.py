@@ -135,7 +135,8 @@ def test_refuses_a_manifest_that_changed_after_validation(tmp_path: Path) -> Non
 
 
 def test_too_few_keys_for_a_test_split_is_an_error(tmp_path: Path) -> None:
-    records = [r for r in _records() if r.group == _records()[0].group]
+    everything = _records()
+    records = [r for r in everything if r.group == everything[0].group]
     data, validation = _validated(tmp_path, records)
     with pytest.raises(KeylikeError, match="empty val and an empty test split: \\d+ records in 1 physical keys"):
         split_dataset(CONFIG, data, validation, tmp_path / "split")

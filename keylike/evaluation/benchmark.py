@@ -27,6 +27,7 @@ from keylike.evaluation.confidence import (
     field_calibration,
     field_confidences,
     reliability_bins,
+    round_confidence,
 )
 from keylike.evaluation.metrics import (
     depth_error_histogram,
@@ -156,14 +157,14 @@ def score_generations(records: Sequence[ManifestRecord], generations: Sequence[A
         "bins": bins,
         "ece": expected_calibration_error(confidences, correct, bins),
         "brier": brier_score(confidences, correct),
-        "mean_confidence": round(float(np.mean(confidences)), 6),
+        "mean_confidence": round_confidence(float(np.mean(confidences))),
         "fields": field_calibration(
             truths, answers, [field_confidences(a, g.token_spans, g.token_probs) for a, g in zip(answers, generations)], bins
         ),
     }
     metrics["per_keyway"] = per_keyway_metrics(truths, answers)
     confusion = [
-        {**row, "id": r.id, "answer": g.text, "confidence": round(c, 6), "correct": ok}
+        {**row, "id": r.id, "answer": g.text, "confidence": round_confidence(c), "correct": ok}
         for row, r, g, c, ok in zip(keyway_confusion(truths, answers), records, generations, confidences, correct)
     ]
     plots = {

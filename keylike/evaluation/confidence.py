@@ -26,6 +26,11 @@ from keylike.keys import KeyLabel
 Span = tuple[int, int]
 
 
+def round_confidence(value: float) -> float:
+    """A confidence to 6 significant digits (products of probabilities can be tiny; 0.0 would hide them)."""
+    return float(f"{value:.6g}")
+
+
 def _value_tokens(span: Span, token_spans: Sequence[Span]) -> set[int]:
     start, end = span
     return {i for i, (s, e) in enumerate(token_spans) if s < end and e > start}
@@ -76,7 +81,7 @@ def reliability_bins(confidences: Sequence[float], correct: Sequence[bool], bins
             "lower": round(b / bins, 6),
             "upper": round((b + 1) / bins, 6),
             "count": len(idx),
-            "confidence": round(sum(confidences[i] for i in idx) / len(idx), 6),
+            "confidence": round_confidence(sum(confidences[i] for i in idx) / len(idx)),
             "accuracy": round(sum(bool(correct[i]) for i in idx) / len(idx), 6),
         }
         for b, idx in _bins(confidences, correct, bins).items()
@@ -114,7 +119,7 @@ def field_calibration(
         correct = [getattr(a, name) == getattr(t, name) for t, a in zip(truths, answers, strict=True)]
         calibration[name] = {
             "ece": expected_calibration_error(confidences, correct, bins),
-            "mean_confidence": round(sum(confidences) / len(confidences), 6) if confidences else None,
+            "mean_confidence": round_confidence(sum(confidences) / len(confidences)) if confidences else None,
         }
     return calibration
 

@@ -113,3 +113,9 @@ def test_field_calibration_scores_each_field_on_its_own():
         "bitting": {"ece": 0.6, "mean_confidence": 0.6},
         "brand": {"ece": 0.0, "mean_confidence": 0.0},
     }
+
+
+def test_tiny_confidences_keep_their_significant_digits():
+    """A product of many token probabilities can be 1e-9: rounding to decimals would show it as 0."""
+    (row,) = reliability_bins([1.23456789e-9], [False], bins=10)
+    assert row["confidence"] == 1.23457e-9

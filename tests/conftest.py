@@ -68,10 +68,14 @@ class TinyProject:
             found.update({p.relative_to(self.path).as_posix(): file_md5(p) for p in files})
         return found
 
+    def at(self, path: Path) -> TinyProject:
+        """Another checkout (or any directory), with the same environment."""
+        return TinyProject(path, self.env)
+
     def clone(self, dest: Path) -> TinyProject:
         """A fresh `git clone` of this project's origin, as a teammate would make it."""
         self.run("git", "clone", "-q", self.git("remote", "get-url", "origin").stdout.strip(), str(dest))
-        return TinyProject(dest, self.env)
+        return self.at(dest)
 
 
 TRACKED_OUTS = ("data/ingested", "data/models/adapter", "data/models/merged", "data/models/export")

@@ -55,7 +55,8 @@ def write_photos(folder: Path, n: int, size: int, config: IngestConfig) -> None:
 def _machine() -> dict:
     packages = ("pillow", "numpy", "tqdm")
     try:
-        revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        revision = git.stdout.strip()
     except OSError:
         revision = None
     return {

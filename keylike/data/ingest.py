@@ -197,7 +197,8 @@ def normalise_image(data: bytes, max_side: int, max_pixels: int) -> NormalisedIm
         raise _Rejected(_decode_reason(exc), f"cannot read the image header: {exc}") from exc
     width, height = image.size
     if width * height > max_pixels:
-        raise _Rejected("decompression_bomb", f"{width}x{height} = {width * height} pixels, over max_pixels {max_pixels}")
+        message = f"{width}x{height} = {width * height} pixels, over max_pixels {max_pixels}"
+        raise _Rejected("decompression_bomb", message)
     if image.format == "JPEG":
         image.draft("RGB", (max_side, max_side))
     try:
@@ -298,18 +299,32 @@ def _safe_relative(image_path: str) -> str | None:
     return normal
 
 
-def _field_problem(row: dict[str, Any]) -> tuple[str, str] | None:
-    """(reason, message) when the row lacks a field or holds a value the manifest cannot represent."""
+def _parse_row(raw: bytes) -> dict[str, Any]:
+    """The JSON object of one JSONL line; raises _Rejected when it is not UTF-8, not JSON or not an object."""
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise _Rejected("invalid_utf8", f"not UTF-8 at byte {exc.start}: {exc.reason}") from exc
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _Rejected("invalid_json", f"not valid JSON: {exc.msg} at column {exc.colno}") from exc
+    if not isinstance(row, dict):
+        raise _Rejected("not_an_object", f"a record is a JSON object, got {type(row).__name__}")
+    return row
+
+
+def _check_fields(row: dict[str, Any]) -> None:
+    """Raise _Rejected when the row lacks a field or holds a value the manifest cannot represent."""
     missing = [f for f in REQUIRED_FIELDS if f not in row]
     if missing:
-        return "missing_field", f"missing {', '.join(missing)} (a record needs {', '.join(REQUIRED_FIELDS)})"
+        raise _Rejected("missing_field", f"missing {', '.join(missing)} (a record needs {', '.join(REQUIRED_FIELDS)})")
     for name in ("image_path", "keyway", "brand"):
         if not isinstance(row[name], str):
-            return "bad_field_type", f"{name} must be a string, got {json.dumps(row[name])[:80]}"
+            raise _Rejected("bad_field_type", f"{name} must be a string, got {json.dumps(row[name])[:80]}")
     bittings = row["bittings"]
     if not isinstance(bittings, list) or any(isinstance(d, bool) or not isinstance(d, int) for d in bittings):
-        return "bad_field_type", f"bittings must be a list of integers, got {json.dumps(bittings)[:80]}"
-    return None
+        raise _Rejected("bad_field_type", f"bittings must be a list of integers, got {json.dumps(bittings)[:80]}")
 
 
 @dataclass
@@ -397,52 +412,34 @@ def _locate(dataset: _Dataset, relative: str, max_bytes: int) -> tuple[str, ...]
     return ("file", str(real))
 
 
-def dataset_items(dataset: _Dataset, max_bytes: int) -> tuple[list[_Candidate | QuarantineEntry], int]:
-    """One candidate or quarantine entry per non-blank line (and per unsafe zip entry), and the blank-line count."""
-    items: list[_Candidate | QuarantineEntry] = []
-    blank = 0
-    for name in dataset.unsafe_entries:
-        items.append(QuarantineEntry(dataset.name, None, name, "zip_slip",
-                                     "zip entry name is absolute or climbs out of the archive; never extracted"))
-    for number, raw in enumerate(dataset.labels.splitlines(), start=1):
-        if not raw.strip():
-            blank += 1
-            continue
-        record_id = f"{dataset.name}-L{number}"
-
-        def reject(reason: str, message: str, image_path: str | None = None) -> None:
-            items.append(QuarantineEntry(dataset.name, number, image_path, reason, message, record_id))
-
-        try:
-            text = raw.decode("utf-8").removeprefix("\ufeff")
-        except UnicodeDecodeError as exc:
-            reject("invalid_utf8", f"not UTF-8 at byte {exc.start}: {exc.reason}")
-            continue
-        try:
-            row = json.loads(text)
-        except json.JSONDecodeError as exc:
-            reject("invalid_json", f"not valid JSON: {exc.msg} at column {exc.colno}")
-            continue
-        if not isinstance(row, dict):
-            reject("not_an_object", f"a record is a JSON object, got {type(row).__name__}")
-            continue
-        problem = _field_problem(row)
-        image_path = row.get("image_path") if isinstance(row.get("image_path"), str) else None
-        if problem:
-            reject(*problem, image_path)
-            continue
+def _line_item(dataset: _Dataset, number: int, raw: bytes, max_bytes: int) -> _Candidate | QuarantineEntry:
+    """The candidate of one JSONL line, or its quarantine entry."""
+    record_id = f"{dataset.name}-L{number}"
+    image_path = None
+    try:
+        row = _parse_row(raw)
+        image_path = row["image_path"] if isinstance(row.get("image_path"), str) else None
+        _check_fields(row)
         relative = _safe_relative(row["image_path"])
         if relative is None:
-            reject("unsafe_path", "image_path is absolute or climbs out of the data set", image_path)
-            continue
-        try:
-            origin = _locate(dataset, relative, max_bytes)
-        except _Rejected as exc:
-            reject(exc.reason, exc.message, image_path)
-            continue
-        items.append(_Candidate(record_id, dataset.name, number, image_path, origin,
-                                row["keyway"], tuple(row["bittings"]), row["brand"]))
-    return items, blank
+            raise _Rejected("unsafe_path", "image_path is absolute or climbs out of the data set")
+        origin = _locate(dataset, relative, max_bytes)
+    except _Rejected as exc:
+        return QuarantineEntry(dataset.name, number, image_path, exc.reason, exc.message, record_id)
+    return _Candidate(record_id, dataset.name, number, image_path, origin, row["keyway"], tuple(row["bittings"]),
+                      row["brand"])
+
+
+def dataset_items(dataset: _Dataset, max_bytes: int) -> tuple[list[_Candidate | QuarantineEntry], int]:
+    """One candidate or quarantine entry per non-blank line (and per unsafe zip entry), and the blank-line count."""
+    items: list[_Candidate | QuarantineEntry] = [
+        QuarantineEntry(dataset.name, None, name, "zip_slip",
+                        "zip entry name is absolute or climbs out of the archive; never extracted")
+        for name in dataset.unsafe_entries
+    ]
+    lines = dataset.labels.splitlines()
+    items += [_line_item(dataset, number, raw, max_bytes) for number, raw in enumerate(lines, start=1) if raw.strip()]
+    return items, sum(not raw.strip() for raw in lines)
 
 
 def _synthetic_items(config: IngestConfig) -> list[_Candidate]:

@@ -66,7 +66,8 @@ class RenderSettings:
         check(len(self.backgrounds) > 0, "ingest.render.backgrounds", "must name at least one background")
         unknown = sorted(set(self.backgrounds) - set(BACKGROUNDS))
         check(not unknown, "ingest.render.backgrounds", f"has unknown kinds {unknown}; known: {list(BACKGROUNDS)}")
-        check(0 <= self.rotation_deg <= 180, "ingest.render.rotation_deg", f"must be in [0, 180], got {self.rotation_deg}")
+        check(0 <= self.rotation_deg <= 180, "ingest.render.rotation_deg",
+              f"must be in [0, 180], got {self.rotation_deg}")
         check(0.3 <= self.scale_min <= self.scale_max <= 1.0, "ingest.render.scale_min",
               f"and scale_max must satisfy 0.3 <= scale_min <= scale_max <= 1, got {self.scale_min}, {self.scale_max}")
         check(0 <= self.perspective <= 0.1, "ingest.render.perspective", f"must be in [0, 0.1], got {self.perspective}")
@@ -229,8 +230,13 @@ def _bow_outline(style: _BrandStyle, cx: float, cy: float) -> list[tuple[float, 
     return list(zip((cx + x).tolist(), (cy + y).tolist(), strict=True))
 
 
-def key_geometry(spec: KeywaySpec, bitting: tuple[int, ...], style: _BrandStyle) -> _KeyGeometry:
-    """The outline of the whole key in key space."""
+def _style(spec: KeywaySpec) -> _BrandStyle:
+    return _BRAND_STYLES.get(spec.brand, _DEFAULT_STYLE)
+
+
+def key_geometry(spec: KeywaySpec, bitting: tuple[int, ...]) -> _KeyGeometry:
+    """The outline of the whole key in key space: blade with its cuts and tip, shoulder, the brand's bow."""
+    style = _style(spec)
     height, length = spec.blade_height_in, blade_length_in(spec)
     breaks = [c + d for c in cut_centres_in(spec) for d in (-spec.root_flat_in / 2, spec.root_flat_in / 2)]
     xs = np.unique(np.concatenate([np.arange(0.0, length, _STEP_IN), breaks, [length]]))
@@ -262,11 +268,10 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _key_layer(
-    spec: KeywaySpec, bitting: tuple[int, ...], px_per_in: float, margin: int, rng: np.random.Generator
+    spec: KeywaySpec, geo: _KeyGeometry, px_per_in: float, margin: int, rng: np.random.Generator
 ) -> tuple[Image.Image, tuple[tuple[float, ...], ...]]:
     """The key as an RGBA image at `px_per_in`, and the affine key space -> layer pixels."""
-    style = _BRAND_STYLES.get(spec.brand, _DEFAULT_STYLE)
-    geo = key_geometry(spec, bitting, style)
+    style = _style(spec)
     xmin, ymin, xmax, ymax = geo.bounds
     width = int(math.ceil((xmax - xmin) * px_per_in)) + 2 * margin
     height = int(math.ceil((ymax - ymin) * px_per_in)) + 2 * margin
@@ -307,14 +312,12 @@ def _key_layer(
     y_in = (to_px[1][2] - np.arange(height, dtype=np.float32)[:, None]) / px_per_in
     # Metal: a soft cylindrical sheen across the key, a light-dependent highlight band, brushed streaks.
     band_at = rng.uniform(0.2, 0.8) * (ymax - ymin) + ymin
-    shade = 0.86 + 0.1 * np.cos((y_in - ymin) / (ymax - ymin) * np.pi * 2)
-    shade += 0.22 * np.exp(-(((y_in - band_at) / 0.06) ** 2))
-    shade = shade + 0.03 * rng.standard_normal((height, 1), dtype=np.float32)
-    shade = shade * (1 - 0.4 * groove)
-    shade *= 1 - 0.3 * stamped * (1 - blade)
-    edge = np.clip(a - np.asarray(Image.fromarray((a * 255).astype(np.uint8)).filter(
-        ImageFilter.GaussianBlur(max(1.0, 0.012 * px_per_in))), dtype=np.float32) / 255.0, 0, 1)
-    shade += 0.9 * edge
+    sheen = 0.86 + 0.1 * np.cos((y_in - ymin) / (ymax - ymin) * np.pi * 2)
+    sheen += 0.22 * np.exp(-(((y_in - band_at) / 0.06) ** 2)) + 0.03 * rng.standard_normal((height, 1), np.float32)
+    # Grooves milled into the blade are darker, the stamped brand name a little darker, the rim catches light.
+    blurred = Image.fromarray((a * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(max(1.0, 0.012 * px_per_in)))
+    edge = np.clip(a - np.asarray(blurred, dtype=np.float32) / 255.0, 0, 1)
+    shade = sheen * (1 - 0.4 * groove) * (1 - 0.3 * stamped * (1 - blade)) + 0.9 * edge
     tint = rng.uniform(0.94, 1.06)
     rgb = np.clip(np.array(style.finish, dtype=np.float32) * tint * shade[..., None], 0, 255)
     layer = np.dstack([rgb, a * 255]).astype(np.uint8)
@@ -343,7 +346,7 @@ def _background(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
         value = 1 + 0.1 * grain + 0.04 * streaks + 0.15 * (_smooth_noise(rng, size, 3) - 0.5)
         return base * value[..., None]
     if kind == "paper":
-        base = np.array([rng.uniform(225, 250)] * 3, dtype=np.float32) - np.array([0, 2, rng.uniform(5, 20)], np.float32)
+        base = rng.uniform(225, 250) - np.array([0, 2, rng.uniform(5, 20)], dtype=np.float32)
         value = 1 + 0.02 * (_smooth_noise(rng, size, 12) - 0.5) + 0.012 * rng.standard_normal((size, size), np.float32)
         img = base * value[..., None]
         if rng.random() < 0.5:  # ruled paper
@@ -355,7 +358,8 @@ def _background(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
     base = grey + 0.45 * (np.array(rng.uniform(40, 200, size=3), dtype=np.float32) - grey)
     weave = rng.uniform(90, 160)
     warp = np.sin(xx * weave * np.pi) * np.sin(yy * weave * np.pi)
-    value = 1 + 0.1 * warp + 0.1 * (_smooth_noise(rng, size, 6) - 0.5) + 0.03 * rng.standard_normal((size, size), np.float32)
+    noise = 0.03 * rng.standard_normal((size, size), np.float32)
+    value = 1 + 0.1 * warp + 0.1 * (_smooth_noise(rng, size, 6) - 0.5) + noise
     return base * value[..., None]
 
 
@@ -370,75 +374,92 @@ def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.append(coeffs, 1.0).reshape(3, 3)
 
 
+def _place(
+    layer: Image.Image, angle: float, rng: np.random.Generator, perspective: float, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate the key layer, move it within the frame and tilt the plane: RGBA float array and homography."""
+    lw, lh = layer.size
+    c, s = abs(math.cos(angle)), abs(math.sin(angle))
+    centre = np.array([size / 2 + rng.uniform(-0.4, 0.4) * max(0.0, size - (lw * c + lh * s)),
+                       size / 2 + rng.uniform(-0.4, 0.4) * max(0.0, size - (lw * s + lh * c))])
+    corners = np.array([[0, 0], [lw, 0], [lw, lh], [0, lh]], dtype=float)
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    placed = (corners - [lw / 2, lh / 2]) @ rot.T + centre
+    if angle == 0:
+        placed = np.round(placed)  # whole-pixel moves keep clean renders exact
+    placed += rng.uniform(-perspective, perspective, size=(4, 2)) * size
+    to_layer = _homography(placed, corners)
+    coeffs = tuple((to_layer / to_layer[2, 2]).flatten()[:8])
+    moved = layer.transform((size, size), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC)
+    return np.asarray(moved, dtype=np.float32), _homography(corners, placed)
+
+
+def _cast_shadow(photo: np.ndarray, alpha: np.ndarray, rng: np.random.Generator, strength: float, scale: float) -> None:
+    """Darken `photo` in place under a soft, offset copy of the key's silhouette."""
+    light = rng.uniform(0, 2 * np.pi)
+    offset = rng.uniform(4, 14) * scale
+    shadow = Image.fromarray((alpha * 255).astype(np.uint8)).transform(
+        alpha.shape[::-1], Image.Transform.AFFINE, (1, 0, -offset * math.cos(light), 0, 1, -offset * math.sin(light)))
+    shadow = shadow.filter(ImageFilter.GaussianBlur(rng.uniform(3, 10) * scale))
+    darkness = rng.uniform(0.3, 1.0) * strength
+    photo *= 1 - darkness * (np.asarray(shadow, dtype=np.float32)[..., None] / 255.0)
+
+
+def _light(photo: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """Uneven lighting: a brightness gradient, vignette, colour temperature and exposure."""
+    size = photo.shape[0]
+    yy = (np.arange(size, dtype=np.float32) / size - 0.5)[:, None]
+    xx = (np.arange(size, dtype=np.float32) / size - 0.5)[None, :]
+    direction = rng.uniform(0, 2 * np.pi)
+    gradient = 1 + strength * rng.uniform(0.3, 1.0) * (xx * np.cos(direction) + yy * np.sin(direction))
+    vignette = 1 - strength * 0.5 * (xx**2 + yy**2)
+    warmth = strength * rng.uniform(-0.12, 0.12)
+    tint = np.array([1 + warmth, 1.0, 1 - warmth], dtype=np.float32)
+    return photo * (gradient * vignette)[..., None] * tint * rng.uniform(1 - 0.3 * strength, 1.05)
+
+
+def _camera(photo: np.ndarray, rng: np.random.Generator, settings: RenderSettings, scale: float) -> Image.Image:
+    """Focus blur and sensor noise."""
+    image = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8), "RGB")
+    if settings.blur_max > 0:
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0, settings.blur_max) * scale))
+    if settings.noise_max > 0:
+        sigma = np.float32(rng.uniform(0, settings.noise_max))
+        noisy = np.asarray(image, dtype=np.float32) + sigma * rng.standard_normal(photo.shape, np.float32) + 0.5
+        image = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
+    return image
+
+
 def render_key(
     spec: KeywaySpec, bitting: tuple[int, ...], rng: np.random.Generator, settings: RenderSettings, size: int
 ) -> RenderedKey:
     """Render one photo of the key `bitting` cut on `spec`, size x size pixels, drawing variation from `rng`."""
-    style = _BRAND_STYLES.get(spec.brand, _DEFAULT_STYLE)
-    bounds = key_geometry(spec, bitting, style).bounds
-    xmin, ymin, xmax, ymax = bounds
+    geo = key_geometry(spec, bitting)
+    xmin, ymin, xmax, ymax = geo.bounds
     angle = math.radians(rng.uniform(-settings.rotation_deg, settings.rotation_deg))
     c, s = abs(math.cos(angle)), abs(math.sin(angle))
     key_w, key_h = xmax - xmin, ymax - ymin
     fill = rng.uniform(settings.scale_min, settings.scale_max)
     room = (fill - 2 * settings.perspective) * size  # perspective moves corners by up to `perspective`
     px_per_in = room / max(key_w * c + key_h * s, key_w * s + key_h * c)
-    margin = 2
-    layer, to_px = _key_layer(spec, bitting, px_per_in, margin, rng)
-    lw, lh = layer.size
-    box_w = lw * c + lh * s
-    box_h = lw * s + lh * c
-    centre = np.array([size / 2 + rng.uniform(-0.4, 0.4) * max(0.0, size - box_w),
-                       size / 2 + rng.uniform(-0.4, 0.4) * max(0.0, size - box_h)])
-    corners = np.array([[0, 0], [lw, 0], [lw, lh], [0, lh]], dtype=float)
-    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
-    placed = (corners - [lw / 2, lh / 2]) @ rot.T + centre
-    if angle == 0:
-        placed = np.round(placed)
-    placed += rng.uniform(-settings.perspective, settings.perspective, size=(4, 2)) * size
-    to_out = _homography(corners, placed)
-    to_layer = _homography(placed, corners)
-    coeffs = tuple((to_layer / to_layer[2, 2]).flatten()[:8])
-    moved = layer.transform((size, size), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BICUBIC)
-    key = np.asarray(moved, dtype=np.float32)
-    a = key[..., 3:] / 255.0
+    layer, to_px = _key_layer(spec, geo, px_per_in, 2, rng)
+    key, to_out = _place(layer, angle, rng, settings.perspective, size)
+    alpha = key[..., 3:] / 255.0
 
     kind = str(rng.choice(settings.backgrounds))
     photo = _background(kind, size, rng)
     scale = size / _REFERENCE_SIDE
     if settings.shadow > 0:
-        light = rng.uniform(0, 2 * np.pi)
-        offset = rng.uniform(4, 14) * scale
-        shadow = Image.fromarray((a[..., 0] * 255).astype(np.uint8)).transform(
-            (size, size), Image.Transform.AFFINE,
-            (1, 0, -offset * math.cos(light), 0, 1, -offset * math.sin(light)))
-        shadow = shadow.filter(ImageFilter.GaussianBlur(rng.uniform(3, 10) * scale))
-        darkness = rng.uniform(0.3, 1.0) * settings.shadow
-        photo *= 1 - darkness * (np.asarray(shadow, dtype=np.float32)[..., None] / 255.0)
-    photo = photo * (1 - a) + key[..., :3] * a
+        _cast_shadow(photo, alpha[..., 0], rng, settings.shadow, scale)
+    photo = photo * (1 - alpha) + key[..., :3] * alpha
     if settings.lighting > 0:
-        yy = (np.arange(size, dtype=np.float32) / size - 0.5)[:, None]
-        xx = (np.arange(size, dtype=np.float32) / size - 0.5)[None, :]
-        direction = rng.uniform(0, 2 * np.pi)
-        gradient = 1 + settings.lighting * rng.uniform(0.3, 1.0) * (xx * np.cos(direction) + yy * np.sin(direction))
-        vignette = 1 - settings.lighting * 0.5 * (xx**2 + yy**2)
-        warmth = settings.lighting * rng.uniform(-0.12, 0.12)
-        tint = np.array([1 + warmth, 1.0, 1 - warmth], dtype=np.float32)
-        photo = photo * (gradient * vignette)[..., None] * tint * rng.uniform(1 - 0.3 * settings.lighting, 1.05)
-    image = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8), "RGB")
-    if settings.blur_max > 0:
-        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0, settings.blur_max) * scale))
-    if settings.noise_max > 0:
-        sigma = np.float32(rng.uniform(0, settings.noise_max))
-        noisy = np.asarray(image, dtype=np.float32) + sigma * rng.standard_normal((size, size, 3), np.float32) + 0.5
-        image = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
-    quality = int(rng.integers(settings.jpeg_quality_min, settings.jpeg_quality_max + 1))
-    key_to_pixel = to_out @ np.array(to_px)
+        photo = _light(photo, rng, settings.lighting)
+    image = _camera(photo, rng, settings, scale)
     info = RenderInfo(
         px_per_in=px_per_in,
-        key_to_pixel=tuple(tuple(float(v) for v in row) for row in key_to_pixel),
-        key_bounds_in=bounds,
+        key_to_pixel=tuple(tuple(float(v) for v in row) for row in to_out @ np.array(to_px)),
+        key_bounds_in=geo.bounds,
         background=kind,
-        jpeg_quality=quality,
+        jpeg_quality=int(rng.integers(settings.jpeg_quality_min, settings.jpeg_quality_max + 1)),
     )
     return RenderedKey(image, info)

@@ -21,10 +21,10 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from keylike.config import check
+from keylike.data.rendering import RenderedKey, RenderSettings, render_key
 from keylike.errors import ConfigError
 from keylike.io import atomic_directory, atomic_write_bytes, atomic_write_text
 from keylike.keys import KeyLabel, get_spec, keyway_codes, sample_bitting
-from keylike.data.rendering import RenderedKey, RenderSettings, render_key
 
 LABELS_NAME = "labels.jsonl"
 """The JSONL of a data set in the Keylike format."""

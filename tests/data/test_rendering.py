@@ -39,7 +39,9 @@ def _column_height_px(image: np.ndarray, column: int) -> float:
     rows = np.nonzero(distance > 8)[0]
     top, bottom = rows.min(), rows.max()
     assert np.all(distance[top:bottom + 1] > 8), "the blade is not one solid run in this column"
-    return bottom - top - 1 + min(1.0, distance[top] / distance[top + 1]) + min(1.0, distance[bottom] / distance[bottom - 1])
+    top_cover = min(1.0, distance[top] / distance[top + 1])
+    bottom_cover = min(1.0, distance[bottom] / distance[bottom - 1])
+    return bottom - top - 1 + top_cover + bottom_cover
 
 
 def _measure_roots(spec: KeywaySpec, bitting: tuple[int, ...]) -> list[float]:
@@ -60,7 +62,8 @@ def test_clean_render_measures_back_to_the_spec_root_depths(code: str) -> None:
         measured = _measure_roots(spec, bitting)
         for position, (depth, root) in enumerate(zip(bitting, measured, strict=True), start=1):
             error = abs(root - spec.root_depths_in[depth]) / spec.step_in
-            assert error < 1 / 3, f"{code} {bitting} cut {position}: measured {root:.4f} in, spec {spec.root_depths_in[depth]}"
+            spec_root = spec.root_depths_in[depth]
+            assert error < 1 / 3, f"{code} {bitting} cut {position}: measured {root:.4f} in, spec {spec_root}"
 
 
 def test_cutter_flank_lowers_a_neighbour_beyond_the_geometric_limit() -> None:
@@ -112,7 +115,8 @@ def test_key_fills_the_frame_and_stays_inside_it(seed: int) -> None:
 def _key_pixels(code: str) -> tuple[np.ndarray, np.ndarray]:
     """The mask of key pixels in a clean render of `code` and their mean colour."""
     spec = get_spec(code)
-    rendered = render_key(spec, tuple([spec.min_depth] * spec.cuts), np.random.default_rng(0), RenderSettings.clean(), 128)
+    bitting = tuple([spec.min_depth] * spec.cuts)
+    rendered = render_key(spec, bitting, np.random.default_rng(0), RenderSettings.clean(), 128)
     pixels = np.asarray(rendered.image, dtype=float)
     mask = np.linalg.norm(pixels - pixels[0, 0], axis=2) > 30
     return mask, pixels[mask].mean(axis=0)

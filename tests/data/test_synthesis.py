@@ -123,9 +123,11 @@ def test_synth_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 def test_synth_command_takes_render_settings_from_params(tmp_path: Path) -> None:
     params = tmp_path / "params.yaml"
-    params.write_text((REPO / "params.yaml").read_text().replace("backgrounds: [wood, paper, fabric]", "backgrounds: [plain]"))
+    text = (REPO / "params.yaml").read_text()
+    params.write_text(text.replace("backgrounds: [wood, paper, fabric]", "backgrounds: [plain]"))
     out = tmp_path / "synth"
-    assert cli_main(["synth", "--n", "2", "--out", str(out), "--size", "64", "--params", str(params), "--workers", "1"]) == 0
+    args = ["--n", "2", "--out", str(out), "--size", "64", "--params", str(params), "--workers", "1"]
+    assert cli_main(["synth", *args]) == 0
     with Image.open(out / "images" / "key_0001.jpg") as image:
         corner = np.asarray(image.convert("RGB"), dtype=int)[1, 1]
     assert corner[1] > corner[0] + 30  # the green cutting mat

@@ -7,7 +7,8 @@ from keylike.keys import INSTRUCTION, KeyLabel, brands, format_answer, keyway_co
 
 
 def test_format_answer() -> None:
-    assert format_answer(KeyLabel("SC1", (1, 2, 5, 3, 7), "Schlage")) == "KEYWAY: SC1\nBITTING: 1,2,5,3,7\nBRAND: Schlage"
+    answer = format_answer(KeyLabel("SC1", (1, 2, 5, 3, 7), "Schlage"))
+    assert answer == "KEYWAY: SC1\nBITTING: 1,2,5,3,7\nBRAND: Schlage"
 
 
 def test_round_trip_with_surrounding_whitespace() -> None:

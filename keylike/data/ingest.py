@@ -64,6 +64,9 @@ JPEG_QUALITY = 95
 _MAX_LABELS_BYTES = 256 * 2**20
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError, KeyError, ZeroDivisionError)
 """What Pillow's decoders raise on malformed input (UnidentifiedImageError is an OSError)."""
+_READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, RuntimeError, NotImplementedError)
+"""What reading a file or zip entry raises: I/O errors, a bad CRC, an encrypted entry (RuntimeError),
+an unsupported compression method (NotImplementedError)."""
 
 
 @dataclass(frozen=True)
@@ -272,7 +275,7 @@ class _Worker:
             else:
                 try:
                     data = _read_origin(item.origin)
-                except (OSError, zipfile.BadZipFile) as exc:
+                except _READ_ERRORS as exc:
                     raise _Rejected("unreadable_file", f"cannot read the file: {exc}") from exc
             image = normalise_image(data, self.config.max_image_side, self.config.max_pixels)
         except _Rejected as exc:

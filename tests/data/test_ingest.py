@@ -304,3 +304,21 @@ def test_committed_params_build_the_config() -> None:
     config = IngestConfig.from_params(load_params(REPO / "params.yaml"))
     assert config.seed == load_params(REPO / "params.yaml")["base"]["seed"]
     assert config.render.backgrounds and replace(config, synthetic_count=0).synthetic_count == 0
+
+
+def test_a_zip_entry_with_a_bad_crc_is_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    photo = _jpeg()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("images/a.jpg", photo)
+        archive.writestr("labels.jsonl", _line("images/a.jpg") + b"\n")
+    data = bytearray(buffer.getvalue())
+    start = data.index(photo)
+    data[start + 100:start + 110] = bytes(10)  # same size, other bytes: the CRC no longer matches
+    (raw / "crc.zip").write_bytes(bytes(data))
+    summary = ingest(_config(user_datasets=["data/raw/crc.zip"]), raw, tmp_path / "out", workers=1)
+    assert [(q.line, q.reason) for q in summary.quarantine] == [(1, "unreadable_file")]
+    assert "CRC" in summary.quarantine[0].message

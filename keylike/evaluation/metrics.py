@@ -19,10 +19,12 @@ from collections import Counter
 from collections.abc import Sequence
 
 from keylike.evaluation.parsing import ParsedAnswer
-from keylike.keys import KeyLabel
+from keylike.keys import KeyLabel, keyway_codes
 
 NO_ANSWER = "(none)"
-"""The predicted class of an answer without a readable field, in confusion data."""
+"""The predicted class of an answer without a readable KEYWAY line, in confusion data."""
+OTHER_ANSWER = "(other)"
+"""The predicted class of a KEYWAY that is no known keyway code, in confusion data."""
 
 
 def cut_errors(truth: KeyLabel, answer: ParsedAnswer) -> list[int | None]:
@@ -101,9 +103,13 @@ def depth_error_histogram(truths: Sequence[KeyLabel], answers: Sequence[ParsedAn
 
 
 def keyway_confusion(truths: Sequence[KeyLabel], answers: Sequence[ParsedAnswer]) -> list[dict]:
-    """Rows {actual, predicted} per image; an answer without a KEYWAY line predicts NO_ANSWER."""
+    """Rows {actual, predicted} per image; no KEYWAY line predicts NO_ANSWER, an unknown code OTHER_ANSWER."""
     _check_lengths(truths, answers)
-    return [{"actual": t.keyway, "predicted": a.keyway or NO_ANSWER} for t, a in zip(truths, answers)]
+    known = set(keyway_codes())
+    return [
+        {"actual": t.keyway, "predicted": NO_ANSWER if a.keyway is None else a.keyway if a.keyway in known else OTHER_ANSWER}
+        for t, a in zip(truths, answers)
+    ]
 
 
 def _check_lengths(truths: Sequence[KeyLabel], answers: Sequence[ParsedAnswer]) -> None:

@@ -4,6 +4,7 @@ import pytest
 
 from keylike.evaluation.metrics import (
     NO_ANSWER,
+    OTHER_ANSWER,
     cut_errors,
     depth_error_histogram,
     field_metrics,
@@ -108,6 +109,13 @@ def test_keyway_confusion_marks_missing_keyways():
         {"actual": "SC1", "predicted": "SC4"},
         {"actual": "A2", "predicted": NO_ANSWER},
     ]
+
+
+def test_keyway_confusion_groups_unknown_codes():
+    truth = KeyLabel("SC1", (1, 2, 5, 3, 7), "Schlage")
+    answer = parse_fields("KEYWAY: SC1 BITTING 1,2\nBRAND: Schlage")
+    assert answer.keyway == "SC1 BITTING 1,2"
+    assert keyway_confusion([truth], [answer]) == [{"actual": "SC1", "predicted": OTHER_ANSWER}]
 
 
 def test_mismatched_lengths_are_refused():

@@ -1,25 +1,20 @@
-"""Smoke test of the benchmark stage: main([...]) on a tiny split and the tiny model, in tmp_path."""
+"""Smoke test of the benchmark stage: main([...]) on the tiny split with the tiny merged (bfloat16) model."""
 
-import hashlib
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-from keylike.data.manifest import ManifestRecord, write_manifest
-from keylike.evaluation.benchmark import PLOT_FILES, SplitLeakError
-from keylike.keys import get_spec, keyway_codes, sample_bitting
-from keylike.model.tiny import save_tiny_model
+from keylike.evaluation.benchmark import FIGURE_FILE, PLOT_FILES, SplitLeakError
+from keylike.keys import get_spec
 
 _STAGE = Path(__file__).resolve().parents[2] / "stages" / "benchmark.py"
 _spec = importlib.util.spec_from_file_location("stage_benchmark", _STAGE)
 stage = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(stage)
-main = stage.main
 
 torch.set_num_threads(1)
 PARAMS = """base:
@@ -32,52 +27,21 @@ benchmark:
 """
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    """The tiny model saved like a merged model."""
-    return save_tiny_model(tmp_path_factory.mktemp("merged") / "merged")
-
-
-def _make_split(root: Path, counts: dict[str, int]) -> tuple[Path, Path]:
-    """Ingested images and a split with `counts` records per split, every record a different key."""
-    rng = np.random.default_rng(0)
-    ingested, split = root / "ingested", root / "split"
-    (ingested / "images").mkdir(parents=True)
-    codes, n = keyway_codes(), 0
-    for name, count in counts.items():
-        records = []
-        for _ in range(count):
-            spec = get_spec(codes[n % len(codes)])
-            image = Image.fromarray(rng.integers(0, 256, (32, 64, 3), dtype=np.uint8))
-            path = ingested / "images" / f"{n}.png"
-            image.save(path)
-            records.append(ManifestRecord(
-                id=f"synthetic-{n:06d}", image=f"images/{n}.png",
-                sha256=hashlib.sha256(path.read_bytes()).hexdigest(), width=64, height=32, source="synthetic",
-                keyway=spec.code, bitting=sample_bitting(spec, rng), brand=spec.brand,
-            ))
-            n += 1
-        write_manifest(split / f"{name}.jsonl", records)
-    return ingested, split
-
-
-def _args(tmp_path, model_dir, ingested, split):
+def _args(tmp_path: Path, model_dir: Path, split_dir: Path, images_dir: Path) -> list[str]:
     (tmp_path / "params.yaml").write_text(PARAMS)
     return [
-        "--params", str(tmp_path / "params.yaml"), "--model", str(model_dir), "--split", str(split),
-        "--images", str(ingested), "--metrics", str(tmp_path / "metrics" / "benchmark.json"),
+        "--params", str(tmp_path / "params.yaml"), "--model", str(model_dir), "--split", str(split_dir),
+        "--images", str(images_dir), "--metrics", str(tmp_path / "metrics" / "benchmark.json"),
         "--plots", str(tmp_path / "plots"),
     ]
 
 
-def test_benchmark_stage_writes_metrics_and_plots(tmp_path, model_dir):
-    ingested, split = _make_split(tmp_path, {"train": 6, "val": 2, "test": 10})
-    main(_args(tmp_path, model_dir, ingested, split))
+def test_benchmark_stage_writes_metrics_and_plots(tmp_path, tiny_lora, tiny_split):
+    stage.main(_args(tmp_path, tiny_lora.merged_dir, tiny_split.split_dir, tiny_split.images_dir))
+    test = tiny_split.records["test"]
     metrics = json.loads((tmp_path / "metrics" / "benchmark.json").read_text())
-    assert metrics["test_images"] == 10
-    assert metrics["cuts"] == sum(
-        get_spec(json.loads(line)["keyway"]).cuts for line in (split / "test.jsonl").read_text().splitlines()
-    )
+    assert metrics["test_images"] == len(test)
+    assert metrics["cuts"] == sum(get_spec(r.keyway).cuts for r in test)
     for key in ("format_compliance", "keyway_accuracy", "brand_accuracy", "bitting_exact_match", "per_cut_accuracy",
                 "within_one_step"):
         assert 0.0 <= metrics[key] <= 1.0
@@ -85,17 +49,22 @@ def test_benchmark_stage_writes_metrics_and_plots(tmp_path, model_dir):
     assert metrics["latency"]["batch_size"] == 4 and metrics["latency"]["p95_s"] >= metrics["latency"]["p50_s"] > 0
     assert metrics["latency"]["images_per_s"] > 0 and metrics["memory"]["peak_rss_mb"] > 0
     assert metrics["memory"]["peak_gpu_mb"] is None
-    assert sum(m["images"] for m in metrics["per_keyway"].values()) == 10
+    assert sum(m["images"] for m in metrics["per_keyway"].values()) == len(test)
     confusion = json.loads((tmp_path / "plots" / PLOT_FILES["confusion"]).read_text())
-    assert len(confusion) == 10 and {r["id"] for r in confusion} == {f"synthetic-{i:06d}" for i in range(8, 18)}
-    assert sum(r["count"] for r in json.loads((tmp_path / "plots" / PLOT_FILES["reliability"]).read_text())) == 10
-    assert (tmp_path / "plots" / "benchmark.png").is_file()
+    assert [r["id"] for r in confusion] == [r.id for r in test]
+    assert [r["actual"] for r in confusion] == [r.keyway for r in test]
+    reliability = json.loads((tmp_path / "plots" / PLOT_FILES["reliability"]).read_text())
+    assert sum(r["count"] for r in reliability) == len(test)
+    assert (tmp_path / "plots" / FIGURE_FILE).read_bytes().startswith(b"\x89PNG")
 
 
-def test_benchmark_stage_refuses_a_leaky_split(tmp_path, model_dir):
-    ingested, split = _make_split(tmp_path, {"train": 3, "val": 1, "test": 2})
-    train = (split / "train.jsonl").read_text().splitlines()
-    (split / "test.jsonl").write_text("\n".join([*(split / "test.jsonl").read_text().splitlines(), train[0]]) + "\n")
-    with pytest.raises(SplitLeakError, match="test record synthetic-000000 id synthetic-000000 is also in train"):
-        main(_args(tmp_path, model_dir, ingested, split))
+def test_benchmark_stage_refuses_a_leaky_split(tmp_path, tiny_lora, tiny_split):
+    split_dir = tmp_path / "split"
+    shutil.copytree(tiny_split.split_dir, split_dir)
+    leaked = (split_dir / "train.jsonl").read_text().splitlines()[0]
+    with open(split_dir / "test.jsonl", "a") as handle:
+        handle.write(leaked + "\n")
+    train_id = tiny_split.records["train"][0].id
+    with pytest.raises(SplitLeakError, match=f"test record {train_id} id {train_id} is also in train record {train_id}"):
+        stage.main(_args(tmp_path, tiny_lora.merged_dir, split_dir, tiny_split.images_dir))
     assert not (tmp_path / "metrics").exists()

@@ -78,10 +78,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_table(rows: list[DiffRow], what: str, base: str, head: str) -> str:
-    """A markdown section per file: `| what | base | head | change |`, rows already sorted."""
+def render_table(rows: list[DiffRow], what: str, base: str, head: str, empty: str) -> str:
+    """A markdown section per file: `| what | base | head | change |`, rows already sorted; `empty`
+    when there are no rows."""
     if not rows:
-        return f"No {what}s changed.\n"
+        return f"{empty}\n"
     out = []
     for path in sorted({row.path for row in rows}):
         out += [f"`{path}`", "", f"| {what} | {_cell(base)} | {_cell(head)} | change |", "|---|---:|---:|---:|"]
@@ -111,10 +112,10 @@ def render_report(
         "",
         "### Params",
         "",
-        render_table(params, "param", base, head),
+        render_table(params, "param", base, head, "No params changed."),
         "### Metrics",
         "",
-        render_table(metrics, "metric", base, head),
+        render_table(metrics, "metric", base, head, "No metrics in either revision."),
     ]
     if plots_link is not None:
         lines += ["### Plots", "", f"[Plots of {base} and {head}]({plots_link}) (`dvc plots diff`).", ""]
@@ -132,7 +133,7 @@ def _dvc(args: list[str], repo: Path) -> str:
 
 
 def revision_label(rev: str, repo: Path) -> str:
-    """`main (1a2b3c4)` for a git revision, `workspace` for the working tree."""
+    """`main (1a2b3c4)` for a git revision (`1a2b3c4` for a commit id), `workspace` for the working tree."""
     if rev == WORKSPACE:
         return WORKSPACE
     result = subprocess.run(
@@ -144,7 +145,8 @@ def revision_label(rev: str, repo: Path) -> str:
             f"unknown git revision {rev!r} in {repo}; in a CI checkout fetch it first "
             f"(`git fetch origin main`) and pass --base origin/main"
         )
-    return f"{rev} ({result.stdout.strip()})"
+    sha = result.stdout.strip()
+    return sha if sha.startswith(rev) or rev.startswith(sha) else f"{rev} ({sha})"
 
 
 def build_report(

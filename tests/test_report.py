@@ -97,7 +97,16 @@ def test_report_on_hand_made_diffs() -> None:
 def test_empty_diffs_say_so_and_pipes_are_escaped() -> None:
     text = render_report("main", "workspace", {}, {"m.json": {"a|b": {"old": "x|y", "new": "x|y"}}})
     assert "No params changed." in text
+    assert "No metrics in either revision." in render_report("main", "workspace", {}, {})
     assert "| `a\\|b` | x\\|y | x\\|y | same |" in text
+
+
+def test_revision_labels(tiny_project) -> None:
+    sha = tiny_project.git("rev-parse", "--short", "HEAD").stdout.strip()
+    full = tiny_project.git("rev-parse", "HEAD").stdout.strip()
+    assert revision_label("main", tiny_project.path) == f"main ({sha})"
+    assert revision_label(full, tiny_project.path) == sha
+    assert revision_label("workspace", tiny_project.path) == "workspace"
 
 
 def test_unknown_base_names_the_revision_and_the_fix(tiny_project) -> None:

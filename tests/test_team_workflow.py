@@ -36,6 +36,7 @@ def _metrics(project) -> str:
 
 def test_team_workflow_as_the_readme_says(tiny_project, tmp_path) -> None:
     blocks = readme_blocks(README.read_text())
+    assert list(blocks) == STEPS, f"{README} lacks the team-workflow section's test blocks"
     author = tiny_project
     origin = author.git("remote", "get-url", "origin").stdout.strip()
     team = author.at(tmp_path / "team")
@@ -91,8 +92,8 @@ def test_team_workflow_as_the_readme_says(tiny_project, tmp_path) -> None:
 
     # the pull-request report, main against the branch
     step("report", author)
-    report = (author.path / "report.md").read_text()
+    report = (author.path / "data" / "reports" / "pr" / "report.md").read_text()
     assert "| `train.learning_rate` | 0.005 | 0.01 | +0.005 |" in report
     assert "| `keyway_accuracy` |" in report
-    assert "](report-plots/index.html)" in report
-    assert (author.path / "report-plots" / "index.html").is_file()
+    assert "](plots/index.html)" in report
+    assert (author.path / "data" / "reports" / "pr" / "plots" / "index.html").is_file()

@@ -9,8 +9,7 @@ processor's chat template (the same turn the model is trained on), followed by t
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,17 +103,6 @@ def generate_answers(
     return results
 
 
-@contextmanager
-def _left_padding(tokenizer: Any) -> Iterator[None]:
-    """Pad prompts on the left while generating (the answer continues each prompt's last token)."""
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    try:
-        yield
-    finally:
-        tokenizer.padding_side = side
-
-
 def _synchronize(device: Any) -> None:
     import torch
 
@@ -136,9 +124,11 @@ def _generate_batch(
     device = model.device
     _synchronize(device)
     started = time.perf_counter()
-    with _left_padding(processor.tokenizer):
-        inputs = processor(text=[prompt] * len(images), images=[[image] for image in images], padding=True,
-                           return_tensors="pt")
+    # left padding: each answer continues its own prompt's last token
+    inputs = processor(
+        text=[prompt] * len(images), images=[[image] for image in images], padding=True, padding_side="left",
+        return_tensors="pt",
+    )
     inputs = {
         name: value.to(device, dtype=model.dtype) if value.is_floating_point() else value.to(device)
         for name, value in inputs.items()

@@ -104,11 +104,12 @@ def render_report(
 ) -> str:
     """The whole markdown report from the two `--json` diffs; `base`/`head` label the columns."""
     params, metrics = diff_rows(params_diff), diff_rows(metrics_diff)
-    changed = sum(1 for row in metrics if row.old != row.new)
+    params_changed = sum(row.old != row.new for row in params)
+    metrics_changed = sum(row.old != row.new for row in metrics)
     lines = [
         f"## keylike report: {base} → {head}",
         "",
-        f"{len([r for r in params if r.old != r.new])} params changed, {changed} of {len(metrics)} metrics changed.",
+        f"{params_changed} params changed, {metrics_changed} of {len(metrics)} metrics changed.",
         "",
         "### Params",
         "",

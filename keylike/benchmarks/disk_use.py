@@ -3,14 +3,16 @@
 Counts every file of the cached outputs (`outs` of dvc.yaml and *.dvc files, not `cache: false`)
 and of `.dvc/cache/files` once per inode, by allocated blocks, as `du` does. `workspace_extra` is
 what the workspace adds on top of the cache: 0 means each output is stored once, the outputs' size
-means twice. With `--compare-copy` the
-outputs are then re-checked out with `cache.type copy` (`dvc checkout --relink`, in
-.dvc/config.local) and measured again, to show what the link types save; the repo is put back.
-With `--copy-of REPO --repro`, the repo's tracked files are copied to a temporary git repo and
-`dvc repro` runs there first (the default profile unless `-S`-style `--set block.key=value` says so).
+means twice. With `--compare-copy` the outputs are then checked out again with `cache.type copy`
+(`dvc checkout --relink`, in .dvc/config.local) and measured, to show what links save; the repo is
+put back after.
+With `--copy-of REPO`, the repo's tracked files are copied to a temporary git repo and `dvc repro`
+runs there first (the default profile unless `--set block.key=value` says otherwise), once per
+`--cache-type` given (set in the copy's .dvc/config.local).
 
     python -m keylike.benchmarks.disk_use --repo .
-    python -m keylike.benchmarks.disk_use --copy-of . --repro --compare-copy --out metrics/benchmarks/disk_use.json
+    python -m keylike.benchmarks.disk_use --copy-of . --cache-type hardlink,symlink \\
+        --cache-type reflink,hardlink,symlink --compare-copy --out metrics/benchmarks/disk_use.json
 
 Reflinks (btrfs, XFS, APFS) share blocks without sharing an inode; they count twice here.
 """
@@ -166,34 +168,43 @@ def run(repo: Path, compare_copy: bool) -> dict:
     return result
 
 
+def _reproduced(src: Path, dest: Path, overrides: list[str], cache_type: str | None) -> float:
+    """Copy `src` to `dest`, apply params overrides and a cache type (config.local), `dvc repro`;
+    return the repro's wall time in seconds."""
+    copy_tracked(src, dest)
+    if overrides:
+        _override_params(dest / "params.yaml", overrides)
+    if cache_type:
+        _run([sys.executable, "-m", "dvc", "config", "--local", "cache.type", cache_type], dest)
+    started = time.perf_counter()
+    _run([sys.executable, "-m", "dvc", "repro"], dest)
+    return round(time.perf_counter() - started, 1)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="disk_use", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--repo", type=Path, help="measure this DVC repo as it is")
-    where.add_argument("--copy-of", type=Path, help="copy this repo's tracked files to a temp repo first")
-    parser.add_argument("--repro", action="store_true", help="run `dvc repro` in the copy before measuring")
+    where.add_argument("--copy-of", type=Path, help="copy this repo's tracked files to a temp repo and `dvc repro` there")
+    parser.add_argument("--cache-type", action="append", default=[], metavar="TYPES",
+                        help="with --copy-of: one copy and repro per value (default: the repo's cache.type)")
     parser.add_argument("--set", action="append", default=[], metavar="BLOCK.KEY=VALUE", help="params override in the copy")
     parser.add_argument("--compare-copy", action="store_true", help="also measure with cache.type copy")
     parser.add_argument("--out", type=Path, help="write the JSON here (default: print it)")
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory(prefix="keylike-disk-use-") as tmp:
-        repo = args.repo
-        repro_s = None
-        if args.copy_of is not None:
-            repo = Path(tmp) / "repo"
-            copy_tracked(args.copy_of, repo)
-            if args.set:
-                _override_params(repo / "params.yaml", args.set)
-            if args.repro:
-                started = time.perf_counter()
-                _run([sys.executable, "-m", "dvc", "repro"], repo)
-                repro_s = round(time.perf_counter() - started, 1)
-        result = run(repo, args.compare_copy)
-    result.update({
+    runs = []
+    if args.repo is not None:
+        runs.append(run(args.repo, args.compare_copy))
+    copies = (args.cache_type or [None]) if args.copy_of is not None else []
+    for cache_type in copies:
+        with tempfile.TemporaryDirectory(prefix="keylike-disk-use-") as tmp:
+            repro_s = _reproduced(args.copy_of, Path(tmp) / "repo", args.set, cache_type)
+            runs.append({**run(Path(tmp) / "repo", args.compare_copy), "repro_s": repro_s})
+    result = {
+        "runs": runs,
         "command": "python -m keylike.benchmarks.disk_use " + " ".join(argv if argv is not None else sys.argv[1:]),
         "params_overrides": args.set,
-        "repro_s": repro_s,
         "git_revision": _run(["git", "rev-parse", "--short", "HEAD"], args.copy_of or args.repo).strip(),
         "machine": {
             "cpu_count": os.cpu_count(),
@@ -201,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
             "python": platform.python_version(),
             "versions": {"dvc": metadata.version("dvc")},
         },
-    })
+    }
     if args.out is None:
         print(yaml.safe_dump(result, sort_keys=True))
     else:

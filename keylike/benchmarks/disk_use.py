@@ -6,7 +6,7 @@ what the workspace adds on top of the cache: 0 means each output is stored once,
 means twice. With `--compare-copy` the outputs are then checked out again with `cache.type copy`
 (`dvc checkout --relink`, in .dvc/config.local) and measured, to show what links save; the repo is
 put back after.
-With `--copy-of REPO`, the repo's tracked files are copied to a temporary git repo and `dvc repro`
+With `--copy-of REPO`, the repo's HEAD commit is extracted into a temporary git repo and `dvc repro`
 runs there first (the default profile unless `--set block.key=value` says otherwise), once per
 `--cache-type` given (set in the copy's .dvc/config.local).
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -118,15 +117,11 @@ def _run(args: list[str], cwd: Path) -> str:
     return result.stdout
 
 
-def copy_tracked(src: Path, dest: Path) -> None:
-    """Copy `src`'s git-tracked and untracked-not-ignored files (what a clone has, plus local edits)
-    into a new git repo at `dest`; symlinks stay symlinks."""
-    names = _run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], src).split("\0")
-    for name in filter(None, names):
-        source = src / name
-        if source.is_symlink() or source.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name, follow_symlinks=False)
+def copy_committed(src: Path, dest: Path) -> None:
+    """Extract `src`'s HEAD commit (`git archive`, symlinks kept) into a new git repo at `dest`."""
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=src, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
     _run(["git", "init", "-q"], dest)
 
 
@@ -171,7 +166,7 @@ def run(repo: Path, compare_copy: bool) -> dict:
 def _reproduced(src: Path, dest: Path, overrides: list[str], cache_type: str | None) -> float:
     """Copy `src` to `dest`, apply params overrides and a cache type (config.local), `dvc repro`;
     return the repro's wall time in seconds."""
-    copy_tracked(src, dest)
+    copy_committed(src, dest)
     if overrides:
         _override_params(dest / "params.yaml", overrides)
     if cache_type:
@@ -185,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="disk_use", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--repo", type=Path, help="measure this DVC repo as it is")
-    where.add_argument("--copy-of", type=Path, help="copy this repo's tracked files to a temp repo and `dvc repro` there")
+    where.add_argument("--copy-of", type=Path, help="extract this repo's HEAD to a temp repo and `dvc repro` there")
     parser.add_argument("--cache-type", action="append", default=[], metavar="TYPES",
                         help="with --copy-of: one copy and repro per value (default: the repo's cache.type)")
     parser.add_argument("--set", action="append", default=[], metavar="BLOCK.KEY=VALUE", help="params override in the copy")

@@ -183,6 +183,7 @@ def lora_config(config: TrainConfig, model: Any) -> Any:
         lora_dropout=config.lora_dropout,
         target_modules=lora_target_regex(model, config.lora_scope),
         modules_to_save=list(config.modules_to_save) or None,
+        ensure_weight_tying=True,
         bias="none",
     )
 
@@ -198,15 +199,18 @@ def unsloth_collator_kwargs(config: TrainConfig) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class _Backend:
+class Backend:
+    """What a backend hands the trainer: the LoRA-wrapped model, its processor, collator and row format."""
+
     model: Any
     processor: Any
     collator: Any
+    """None: TRL picks its vision collator (hf); else unsloth's collator."""
     row_format: RowFormat
     processing_class: Any
 
 
-def _hf_backend(config: TrainConfig) -> _Backend:
+def _hf_backend(config: TrainConfig) -> Backend:
     """transformers + PEFT: the model wrapped in LoRA; TRL picks its own vision collator."""
     from peft import get_peft_model, prepare_model_for_kbit_training
 
@@ -216,7 +220,7 @@ def _hf_backend(config: TrainConfig) -> _Backend:
     if config.load_in_4bit:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     model = get_peft_model(model, lora_config(config, model))
-    return _Backend(model, processor, None, "prompt_completion", processor)
+    return Backend(model, processor, None, "prompt_completion", processor)
 
 
 def _import_unsloth() -> tuple[Any, Any]:
@@ -232,7 +236,7 @@ def _import_unsloth() -> tuple[Any, Any]:
     return FastVisionModel, UnslothVisionDataCollator
 
 
-def _unsloth_backend(config: TrainConfig) -> _Backend:
+def _unsloth_backend(config: TrainConfig) -> Backend:
     """unsloth: FastVisionModel with LoRA and UnslothVisionDataCollator on `messages` rows."""
     FastVisionModel, UnslothVisionDataCollator = _import_unsloth()
     model, processor = FastVisionModel.from_pretrained(
@@ -254,10 +258,34 @@ def _unsloth_backend(config: TrainConfig) -> _Backend:
     )
     FastVisionModel.for_training(model)
     collator = UnslothVisionDataCollator(model, processor, **unsloth_collator_kwargs(config))
-    return _Backend(model, processor, collator, "messages", processor.tokenizer)
+    return Backend(model, processor, collator, "messages", processor.tokenizer)
 
 
-_BACKEND_BUILDERS: dict[str, Callable[[TrainConfig], _Backend]] = {"hf": _hf_backend, "unsloth": _unsloth_backend}
+_BACKEND_BUILDERS: dict[str, Callable[[TrainConfig], Backend]] = {"hf": _hf_backend, "unsloth": _unsloth_backend}
+
+
+def load_backend(config: TrainConfig) -> Backend:
+    """The base model wrapped in LoRA (seeded by config.seed), with what `config.backend` trains it with."""
+    from transformers import set_seed
+
+    if config.backend == "unsloth":
+        _import_unsloth()  # unsloth patches transformers and TRL: import it first
+    set_seed(config.seed)
+    return _BACKEND_BUILDERS[config.backend](config)
+
+
+def build_trainer(config: TrainConfig, backend: Backend, train_dataset: Any, eval_dataset: Any, checkpoints_dir: Path | str) -> Any:
+    """TRL's SFTTrainer for `backend` on the two datasets, checkpointing into `checkpoints_dir`."""
+    from trl import SFTTrainer
+
+    return SFTTrainer(
+        model=backend.model,
+        args=sft_config(config, Path(checkpoints_dir)),
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        processing_class=backend.processing_class,
+        data_collator=backend.collator,
+    )
 
 
 def sft_config(config: TrainConfig, checkpoints_dir: Path) -> Any:
@@ -345,27 +373,21 @@ def train_adapter(
     checkpoints_dir: Path | str,
 ) -> TrainResult:
     """Train a LoRA adapter on the train split (eval on val), resuming from checkpoints; save it to out_dir."""
-    if config.backend == "unsloth":
-        _import_unsloth()  # unsloth patches transformers and TRL: import it first
     import torch
-    from transformers import set_seed
-    from trl import SFTTrainer
 
     if not torch.cuda.is_available():
         torch.set_num_threads(config.cpu_threads)
     train_records, val_records = read_split(split_dir, "train"), read_split(split_dir, "val")
     fingerprint = run_fingerprint(config, split_dir)
     resume_from = prepare_checkpoints(checkpoints_dir, fingerprint)
-    set_seed(config.seed)
-    backend = _BACKEND_BUILDERS[config.backend](config)
+    backend = load_backend(config)
     trainable, total = count_parameters(backend.model)
-    trainer = SFTTrainer(
-        model=backend.model,
-        args=sft_config(config, Path(checkpoints_dir)),
-        train_dataset=build_dataset(train_records, images_dir, backend.row_format),
-        eval_dataset=build_dataset(val_records, images_dir, backend.row_format),
-        processing_class=backend.processing_class,
-        data_collator=backend.collator,
+    trainer = build_trainer(
+        config,
+        backend,
+        build_dataset(train_records, images_dir, backend.row_format),
+        build_dataset(val_records, images_dir, backend.row_format),
+        checkpoints_dir,
     )
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)

@@ -91,7 +91,7 @@ def _time_ingest(config: IngestConfig, raw: Path, out: Path, n: int, workers: in
             "cpu_ms_per_image": round(1000 * cpu / n, 2), "load_average_before": round(load, 2)}
 
 
-def measure(n: int, size: int, workers: list[int], repeats: int, params: Path) -> dict:
+def measure(n: int, size: int, workers: list[int], repeats: int, params: Path, command: str) -> dict:
     """Make `n` photos into a data set, then time ingest of it `repeats` times with each worker count."""
     config = IngestConfig.from_params(load_params(params))
     with tempfile.TemporaryDirectory(prefix="keylike-ingest-speed-") as tmp:
@@ -105,13 +105,13 @@ def measure(n: int, size: int, workers: list[int], repeats: int, params: Path) -
     medians = {count: statistics.median(r["images_per_s"] for r in runs if r["workers"] == count) for count in workers}
     headline = medians[max(workers)]
     cpus, load = os.cpu_count() or 1, max(r["load_average_before"] for r in runs)
-    cpu_ms = statistics.median(r["cpu_ms_per_image"] for r in runs)
+    cpu_ms = round(statistics.median(r["cpu_ms_per_image"] for r in runs), 2)
     note = (f"shared machine: load average up to {load} on {cpus} CPUs while timing, so the wall-clock rate is "
             f"what this process got, not what {cpus} free cores give; CPU time is {cpu_ms} ms per image "
             f"({1000 / cpu_ms:.0f} images per CPU second)") if load > cpus else "machine idle while timing"
     return {
         "note": note,
-        "command": "python -m keylike.benchmarks.ingest_speed " + " ".join(sys.argv[1:]),
+        "command": command,
         "config": {"images": n, "distinct_keys": min(n, DISTINCT_KEYS), "size": size, "max_image_side": size,
                    "jpeg_quality_in": 90, "jpeg_quality_out": 95, "repeats": repeats,
                    "prepare_seconds_untimed": round(prepare_s, 1)},
@@ -135,8 +135,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed ingests per worker count (median kept)")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="render settings (ingest.render)")
     parser.add_argument("--out", type=Path, default=Path("metrics/benchmarks/ingest_speed.json"))
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
-    result = measure(args.n, args.size, list(dict.fromkeys(args.workers)), args.repeats, args.params)
+    command = " ".join(["python -m keylike.benchmarks.ingest_speed", *argv])
+    result = measure(args.n, args.size, list(dict.fromkeys(args.workers)), args.repeats, args.params, command)
     write_json(args.out, result)
     print(json.dumps({k: result[k] for k in ("images_per_s", "target_images_per_s", "passed")}))
 

@@ -21,7 +21,9 @@ What ingest quarantines, and what it passes on (the boundary):
   the keyway, a bitting of the wrong length, out of range or over the MACS, duplicate images.
 - **Refused** (ConfigError, nothing written): a data set that cannot be opened at all: a path that
   does not exist or lies outside the raw folder, not a folder or zip, a broken zip, no JSONL.
-Blank lines are not records; they are counted in the metrics (`blank_lines`).
+Blank lines are not records; they are counted in the metrics (`blank_lines`). Links are followed only
+inside the data set folder, so DVC's default checkouts (copies or reflinks) ingest as they are, and a
+`symlink` cache type would not (its links point into .dvc/cache).
 """
 
 from __future__ import annotations

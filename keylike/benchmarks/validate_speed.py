@@ -96,7 +96,7 @@ def measure(params: Path, repeats: int, shot: Path | None) -> dict:
             inject_faults(work / "bad")
             _, result = _validate(params, work / "bad", work)
             metrics = json.loads((work / "validation.json").read_text())
-            screenshot(Path(metrics["docs_page"]), shot)
+            screenshot(next((work / "docs").glob("validations/**/*.html")), shot)
             failing = {"exit_code": result.returncode, "failed_expectations": metrics["failed_expectations"],
                        "screenshot": str(shot)}
     return {

@@ -7,6 +7,7 @@ team-workflow and report tests run the real `git` and `dvc` CLIs on it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -30,8 +31,9 @@ def file_md5(path: Path) -> str:
 
 
 @dataclass(frozen=True)
-class TinyProject:
-    """A checkout of the tiny project, with the environment its commands run in."""
+class Checkout:
+    """A git + DVC checkout (of the tiny project, or a copy of keylike's own repo) and the
+    environment its commands run in."""
 
     path: Path
     env: dict[str, str]
@@ -68,17 +70,14 @@ class TinyProject:
             found.update({p.relative_to(self.path).as_posix(): file_md5(p) for p in files})
         return found
 
-    def at(self, path: Path) -> TinyProject:
+    def at(self, path: Path) -> Checkout:
         """Another checkout (or any directory), with the same environment."""
-        return TinyProject(path, self.env)
+        return Checkout(path, self.env)
 
-    def clone(self, dest: Path) -> TinyProject:
+    def clone(self, dest: Path) -> Checkout:
         """A fresh `git clone` of this project's origin, as a teammate would make it."""
         self.run("git", "clone", "-q", self.git("remote", "get-url", "origin").stdout.strip(), str(dest))
         return self.at(dest)
-
-
-TRACKED_OUTS = ("data/ingested", "data/models/adapter", "data/models/merged", "data/models/export")
 
 
 def make_team_env(root: Path) -> dict[str, str]:
@@ -110,7 +109,14 @@ def team_env(tmp_path: Path) -> dict[str, str]:
     return make_team_env(tmp_path)
 
 
-def make_tiny_project(path: Path, origin: Path, env: dict[str, str]) -> TinyProject:
+@pytest.fixture
+def checkout(team_env: dict[str, str]) -> Callable[[Path], Checkout]:
+    """`checkout(path)`: run git, dvc and keylike in any directory (a copy of keylike's own repo,
+    say) with `team_env`."""
+    return lambda path: Checkout(path, team_env)
+
+
+def make_tiny_project(path: Path, origin: Path, env: dict[str, str]) -> Checkout:
     """Write the tiny project with keylike's `.dvc/config`, run `dvc repro`, commit, push to a bare
     git `origin` (not yet to the DVC remote)."""
     (path / "stages").mkdir(parents=True)
@@ -124,7 +130,7 @@ def make_tiny_project(path: Path, origin: Path, env: dict[str, str]) -> TinyProj
     (path / ".dvc").mkdir()
     for name in (".dvc/config", ".dvc/.gitignore", ".dvcignore"):
         shutil.copy(REPO / name, path / name)
-    project = TinyProject(path, env)
+    project = Checkout(path, env)
     project.git("init", "-q", "-b", "main")
     project.git("add", "-A")
     project.git("commit", "-q", "-m", "tiny project")
@@ -138,13 +144,13 @@ def make_tiny_project(path: Path, origin: Path, env: dict[str, str]) -> TinyProj
 
 
 @pytest.fixture
-def tiny_project(tmp_path: Path, team_env: dict[str, str]) -> TinyProject:
+def tiny_project(tmp_path: Path, team_env: dict[str, str]) -> Checkout:
     """The tiny project after `dvc repro`, committed and pushed to its bare git origin."""
     return make_tiny_project(tmp_path / "work", tmp_path / "origin.git", team_env)
 
 
 @pytest.fixture(scope="session")
-def tiny_project_factory() -> Callable[[Path], TinyProject]:
+def tiny_project_factory() -> Callable[[Path], Checkout]:
     """`build(root)`: a tiny project (as `tiny_project`) with its own environment under `root`, for
     fixtures of a wider scope than one test."""
     return lambda root: make_tiny_project(root / "work", root / "origin.git", make_team_env(root))
@@ -276,3 +282,27 @@ def tiny_lora(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) ->
     merged.save_pretrained(root / "merged")
     processor.save_pretrained(root / "merged")
     return TinyLora(root / "adapter", root / "merged")
+
+
+@pytest.fixture(scope="session")
+def make_adapter(keylike_cache: Path):
+    """`make_adapter(path, **train_overrides) -> (path, backend)`: a tiny-model adapter with random,
+    non-zero LoRA weights, saved as the train stage saves it (for merge, export and serving tests)."""
+    import torch
+
+    from keylike.config import load_params
+    from keylike.model.training import TrainConfig, load_backend, save_adapter
+
+    def make(path: Path, **overrides):
+        tiny = {"backend": "hf", "base_model": "tiny", "load_in_4bit": False, "precision": "fp32", "image_size": 64}
+        config = dataclasses.replace(TrainConfig.from_params(load_params(REPO / "params.yaml")), **{**tiny, **overrides})
+        backend = load_backend(config)
+        generator = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            for param in backend.model.parameters():
+                if param.requires_grad:
+                    param.add_(torch.randn(param.shape, generator=generator) * 0.05)
+        save_adapter(backend.model, backend.processor, config, path)
+        return path, backend
+
+    return make

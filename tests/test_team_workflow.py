@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
 BLOCK = re.compile(r"<!-- test:team-workflow (\w+) -->\s*```bash\n(.*?)\n```", re.S)
 STEPS = ["publish", "clone", "serve", "experiment", "teammate", "report"]
 URL = "https://github.com/your-org/keylike.git"
@@ -97,3 +102,50 @@ def test_team_workflow_as_the_readme_says(tiny_project, tmp_path) -> None:
     assert "| `keyway_accuracy` |" in report
     assert "](plots/index.html)" in report
     assert (author.path / "data" / "reports" / "pr" / "plots" / "index.html").is_file()
+
+
+REAL_REDUCED = {  # the default profile, smaller: the pipeline's shape is what this test is about
+    "ingest": {"synthetic_count": 84, "image_size": 96},
+    "validate": {"min_records_per_keyway": 5},
+    "train": {"epochs": 1},
+    "export": {"parity_samples": 4},
+}
+
+
+@pytest.mark.slow
+def test_real_pipeline_publish_then_fresh_clone_is_a_no_op(tmp_path, checkout) -> None:
+    """keylike's own pipeline (HEAD, reduced sizes) through the README's publish and clone blocks:
+    after `dvc pull` in a fresh clone every output is there, `dvc status` is clean and `dvc repro`
+    runs nothing; `dvc pull merge` alone brings the merged model."""
+    blocks = readme_blocks(README.read_text())
+    author = checkout(tmp_path / "keylike")
+    author.path.mkdir()
+    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=REPO, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(author.path)], input=archive.stdout, check=True)
+    params = yaml.safe_load((author.path / "params.yaml").read_text())
+    for block, values in REAL_REDUCED.items():
+        params[block].update(values)
+    (author.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    author.git("init", "-q", "-b", "main")
+    author.git("add", "-A")
+    author.git("commit", "-q", "-m", "keylike at HEAD, reduced")
+    author.run("git", "init", "-q", "--bare", "-b", "main", str(tmp_path / "origin.git"))
+    author.git("remote", "add", "origin", str(tmp_path / "origin.git"))
+    author.git("push", "-q", "-u", "origin", "main")
+    origin = str(tmp_path / "origin.git")
+
+    author.run("bash", "-euo", "pipefail", "-c", blocks["publish"], timeout=1200)
+    outs = ("data/ingested", "data/split", "data/models/adapter", "data/models/merged", "data/models/export")
+    published = author.hashes(*outs)
+
+    team = author.at(tmp_path / "team")
+    team.path.mkdir()
+    out = team.run("bash", "-euo", "pipefail", "-c", blocks["clone"].replace(URL, origin), timeout=1200).stdout
+    clone = team.at(team.path / "keylike-clone")
+    assert clone.hashes(*outs) == published
+    assert "Running stage" not in out, out[-3000:]
+    assert clone.dvc("status", "--json").stdout.strip() == "{}"
+
+    team.run("bash", "-euo", "pipefail", "-c", blocks["serve"].replace(URL, origin))
+    server = team.at(team.path / "keylike-serve")
+    assert server.hashes("data/models/merged") == {k: v for k, v in published.items() if k.startswith("data/models/merged/")}

@@ -87,7 +87,8 @@ def render_table(rows: list[DiffRow], what: str, base: str, head: str, empty: st
     for path in sorted({row.path for row in rows}):
         out += [f"`{path}`", "", f"| {what} | {_cell(base)} | {_cell(head)} | change |", "|---|---:|---:|---:|"]
         out += [
-            f"| `{_cell(r.key)}` | {_cell(format_value(r.old))} | {_cell(format_value(r.new))} | {format_change(r.old, r.new)} |"
+            f"| `{_cell(r.key)}` | {_cell(format_value(r.old))} | {_cell(format_value(r.new))} "
+            f"| {format_change(r.old, r.new)} |"
             for r in rows
             if r.path == path
         ]

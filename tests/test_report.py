@@ -19,7 +19,12 @@ METRICS = {
         "keyway_accuracy": {"old": None, "new": 0.6},
     },
 }
-PARAMS = {"params.yaml": {"train.learning_rate": {"old": 0.005, "new": 0.01, "diff": 0.005}, "train.backend": {"old": "hf", "new": "unsloth"}}}
+PARAMS = {
+    "params.yaml": {
+        "train.learning_rate": {"old": 0.005, "new": 0.01, "diff": 0.005},
+        "train.backend": {"old": "hf", "new": "unsloth"},
+    }
+}
 
 
 def _reversed(diff: dict) -> dict:
@@ -63,7 +68,15 @@ def test_format_change(old, new, expected) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(0.1 + 0.2, "0.3"), (1234567.0, "1.23457e+06"), (3, "3"), (None, "—"), ([1, 2], "[1, 2]"), (float("nan"), "nan"), (False, "False")],
+    [
+        (0.1 + 0.2, "0.3"),
+        (1234567.0, "1.23457e+06"),
+        (3, "3"),
+        (None, "—"),
+        ([1, 2], "[1, 2]"),
+        (float("nan"), "nan"),
+        (False, "False"),
+    ],
 )
 def test_format_value(value, expected) -> None:
     assert format_value(value) == expected
@@ -142,7 +155,8 @@ def test_report_between_two_commits_end_to_end(tiny_project) -> None:
     head_sha = project.git("rev-parse", "--short", "HEAD").stdout.strip()
     assert text.startswith(f"## keylike report: main ({main_sha}) → HEAD ({head_sha})\n")
     assert "| `train.learning_rate` | 0.005 | 0.01 | +0.005 |" in text
-    assert f"| `keyway_accuracy` | {format_value(old_accuracy)} | {format_value(new_accuracy)} | {format_change(old_accuracy, new_accuracy)} |" in text
+    old, new = format_value(old_accuracy), format_value(new_accuracy)
+    assert f"| `keyway_accuracy` | {old} | {new} | {format_change(old_accuracy, new_accuracy)} |" in text
     assert "| `records` | 24 | 24 | 0 |" in text  # unchanged metrics are listed too
     assert "[Plots of main" in text and "](plots/index.html)" in text
     assert "per_position.json" in (project.path / "pr" / "plots" / "index.html").read_text()

@@ -31,7 +31,10 @@ def test_readme_has_the_team_workflow_blocks_in_order() -> None:
 
 
 def test_readme_blocks_are_found() -> None:
-    text = "x\n<!-- test:team-workflow a -->\n```bash\necho 1\necho 2\n```\n<!-- test:team-workflow b -->\n\n```bash\nls\n```\n"
+    text = (
+        "x\n<!-- test:team-workflow a -->\n```bash\necho 1\necho 2\n```\n"
+        "<!-- test:team-workflow b -->\n\n```bash\nls\n```\n"
+    )
     assert readme_blocks(text) == {"a": "echo 1\necho 2", "b": "ls"}
 
 
@@ -78,7 +81,8 @@ def test_team_workflow_as_the_readme_says(tiny_project, tmp_path) -> None:
     out = step("experiment", clone)
     header = next(line for line in out.splitlines() if line.startswith("| Experiment"))
     columns = [c.strip() for c in header.strip("|").split("|")]
-    assert {"keyway_accuracy", "bitting_exact_match", "calibration.ece", "train.learning_rate", "train.backend"} <= set(columns)
+    wanted = {"keyway_accuracy", "bitting_exact_match", "calibration.ece", "train.learning_rate", "train.backend"}
+    assert wanted <= set(columns)
     assert not [c for c in columns if c.startswith(("Created", "data/", "per_keyway", "calibration.bins"))], columns
     assert "backend: unsloth" in (clone.path / "params.yaml").read_text()  # -S +profile=production applied
     assert "lr-1e-2" in clone.dvc("exp", "list", "origin").stdout
@@ -148,4 +152,5 @@ def test_real_pipeline_publish_then_fresh_clone_is_a_no_op(tmp_path, checkout) -
 
     team.run("bash", "-euo", "pipefail", "-c", blocks["serve"].replace(URL, origin))
     server = team.at(team.path / "keylike-serve")
-    assert server.hashes("data/models/merged") == {k: v for k, v in published.items() if k.startswith("data/models/merged/")}
+    merged = {k: v for k, v in published.items() if k.startswith("data/models/merged/")}
+    assert server.hashes("data/models/merged") == merged

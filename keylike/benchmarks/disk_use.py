@@ -105,7 +105,13 @@ def measure(repo: Path) -> DiskUse:
     for path in cache:
         stat = os.lstat(path)
         cache_blocks[(stat.st_dev, stat.st_ino)] = blocks[(stat.st_dev, stat.st_ino)] = stat.st_blocks * 512
-    return DiskUse(apparent, sum(out_blocks.values()), sum(cache_blocks.values()), sum(blocks.values()), dict(sorted(kinds.items())))
+    return DiskUse(
+        outputs_apparent=apparent,
+        outputs_on_disk=sum(out_blocks.values()),
+        cache_on_disk=sum(cache_blocks.values()),
+        total_on_disk=sum(blocks.values()),
+        files=dict(sorted(kinds.items())),
+    )
 
 
 def _run(args: list[str], cwd: Path) -> str:
@@ -177,13 +183,17 @@ def _reproduced(src: Path, dest: Path, overrides: list[str], cache_type: str | N
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="disk_use", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="disk_use", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--repo", type=Path, help="measure this DVC repo as it is")
     where.add_argument("--copy-of", type=Path, help="extract this repo's HEAD to a temp repo and `dvc repro` there")
     parser.add_argument("--cache-type", action="append", default=[], metavar="TYPES",
                         help="with --copy-of: one copy and repro per value (default: the repo's cache.type)")
-    parser.add_argument("--set", action="append", default=[], metavar="BLOCK.KEY=VALUE", help="params override in the copy")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="BLOCK.KEY=VALUE", help="params override in the copy"
+    )
     parser.add_argument("--compare-copy", action="store_true", help="also measure with cache.type copy")
     parser.add_argument("--out", type=Path, help="write the JSON here (default: print it)")
     args = parser.parse_args(argv)

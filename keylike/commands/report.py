@@ -16,7 +16,9 @@ from pathlib import Path
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `keylike report`."""
     parser.add_argument("--base", default="main", help="git revision to compare against (default: main)")
-    parser.add_argument("--head", default="workspace", help="git revision, or `workspace` (default) for the working tree")
+    parser.add_argument(
+        "--head", default="workspace", help="git revision, or `workspace` (default) for the working tree"
+    )
     parser.add_argument("--repo", type=Path, default=Path("."), help="the DVC repository (default: .)")
     parser.add_argument("--out", type=Path, help="write the markdown here (default: stdout)")
     parser.add_argument("--plots-dir", type=Path, help="render `dvc plots diff` HTML into this directory and link it")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import importlib.util
 import json
 from pathlib import Path
 
@@ -122,4 +122,13 @@ def test_missing_merged_model_says_which_stage(tiny_lora, tiny_split, tmp_path) 
     with pytest.raises(KeylikeError, match="run the train and merge stages first"):
         export_model(make_config(), adapter_dir=tiny_lora.adapter_dir, merged_dir=tmp_path / "nope",
                      split_dir=tiny_split.split_dir, images_dir=tiny_split.images_dir, out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is not None, reason="llama-cpp-python is installed here")
+def test_on_device_format_without_its_tools_fails_before_any_work(tiny_lora, tiny_split, tmp_path) -> None:
+    with pytest.raises(ExportToolsMissingError, match=r'export format gguf needs .*llama-cpp-python.*pip install -e "\.\[export\]"'):
+        export_model(make_config(formats=["adapter", "gguf"]), adapter_dir=tiny_lora.adapter_dir,
+                     merged_dir=tiny_lora.merged_dir, split_dir=tiny_split.split_dir, images_dir=tiny_split.images_dir,
+                     out_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()

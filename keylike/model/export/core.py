@@ -24,7 +24,7 @@ from keylike.errors import ExportParityError, KeylikeError
 from keylike.evaluation.parsing import parse_fields
 from keylike.io import atomic_directory, write_json, write_jsonl
 
-FORMATS = ("adapter", "merged")
+FORMATS = ("adapter", "merged", "litertlm", "gguf")
 """Formats the stage can build, in build order."""
 
 PARITY_NAME = "parity.jsonl"
@@ -217,11 +217,13 @@ def folder_size(path: Path) -> int:
 
 def exporter_for(name: str) -> Exporter:
     """The exporter of format `name`."""
-    from keylike.model.export import transformers_formats
+    from keylike.model.export import gguf, litertlm, transformers_formats
 
     exporters: dict[str, Exporter] = {
         "adapter": transformers_formats.AdapterExporter(),
         "merged": transformers_formats.MergedExporter(),
+        "litertlm": litertlm.LiteRtLmExporter(),
+        "gguf": gguf.GgufExporter(),
     }
     return exporters[name]
 
@@ -268,6 +270,7 @@ def export_model(config: ExportConfig, *, adapter_dir: Path, merged_dir: Path, s
 def _run(exporter: Exporter, folder: Path, config: ExportConfig, images: Sequence[Image.Image],
          reference: Sequence[str] | None, build_s: float, name: str) -> FormatReport:
     """Load `folder` in the exporter's runtime, answer the images, and compare with `reference`."""
+    size_bytes = folder_size(folder)  # before loading: a runtime may write caches beside its files
     started = time.perf_counter()
     runner = exporter.load(folder, config)
     load_s = time.perf_counter() - started
@@ -276,7 +279,7 @@ def _run(exporter: Exporter, folder: Path, config: ExportConfig, images: Sequenc
     return FormatReport(
         name=name,
         runtime=exporter.runtime,
-        size_bytes=folder_size(folder),
+        size_bytes=size_bytes,
         build_s=build_s,
         load_s=load_s,
         latency_s_per_image=latency,

@@ -31,12 +31,16 @@ def device_and_dtype(config: ExportConfig) -> tuple[Any, Any]:
     """The torch device and dtype of the PyTorch runs (`auto`: CUDA + bfloat16 when there is a GPU)."""
     import torch
 
-    cuda = torch.cuda.is_available()
-    device = config.device if config.device != "auto" else ("cuda" if cuda else "cpu")
+    device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = config.dtype if config.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
-    if device == "cpu":
-        torch.set_num_threads(config.cpu_threads)
     return torch.device(device), getattr(torch, dtype)
+
+
+def set_cpu_threads(config: ExportConfig) -> None:
+    """Run torch on `export.cpu_threads` threads (stable timings, bit-identical runs)."""
+    import torch
+
+    torch.set_num_threads(config.cpu_threads)
 
 
 def generation_runner(model: Any, processor: Any, config: ExportConfig) -> Runner:
@@ -64,7 +68,7 @@ class MergedExporter:
     def load(self, out_dir: Path, config: ExportConfig) -> Runner:
         from keylike.model.inference import load_for_inference
 
-        device_and_dtype(config)  # sets the CPU threads
+        set_cpu_threads(config)
         model, processor = load_for_inference(out_dir, config.device, config.dtype)
         return generation_runner(model, processor, config)
 
@@ -92,6 +96,7 @@ class AdapterExporter:
 
         from keylike.model.loading import load_base_model, set_image_size
 
+        set_cpu_threads(config)
         device, dtype = device_and_dtype(config)
         image_size = _image_size(out_dir)
         base_name = PeftConfig.from_pretrained(out_dir).base_model_name_or_path

@@ -114,21 +114,27 @@ def test_empty_diffs_say_so_and_pipes_are_escaped() -> None:
     assert "| `a\\|b` | x\\|y | x\\|y | same |" in text
 
 
-def test_revision_labels(tiny_project) -> None:
-    sha = tiny_project.git("rev-parse", "--short", "HEAD").stdout.strip()
-    full = tiny_project.git("rev-parse", "HEAD").stdout.strip()
-    assert revision_label("main", tiny_project.path) == f"main ({sha})"
-    assert revision_label(full, tiny_project.path) == sha
-    assert revision_label("workspace", tiny_project.path) == "workspace"
+@pytest.fixture(scope="module")
+def committed(tiny_project_factory, tmp_path_factory):
+    """One tiny project for the tests that only read it."""
+    return tiny_project_factory(tmp_path_factory.mktemp("report"))
 
 
-def test_unknown_base_names_the_revision_and_the_fix(tiny_project) -> None:
+def test_revision_labels(committed) -> None:
+    sha = committed.git("rev-parse", "--short", "HEAD").stdout.strip()
+    full = committed.git("rev-parse", "HEAD").stdout.strip()
+    assert revision_label("main", committed.path) == f"main ({sha})"
+    assert revision_label(full, committed.path) == sha
+    assert revision_label("workspace", committed.path) == "workspace"
+
+
+def test_unknown_base_names_the_revision_and_the_fix(committed) -> None:
     with pytest.raises(KeylikeError, match="unknown git revision 'nope'.*git fetch origin main"):
-        revision_label("nope", tiny_project.path)
+        revision_label("nope", committed.path)
 
 
-def test_cli_unknown_base_exits_1_with_one_line(tiny_project, capsys) -> None:
-    assert keylike_main(["report", "--repo", str(tiny_project.path), "--base", "no-such-branch"]) == 1
+def test_cli_unknown_base_exits_1_with_one_line(committed, capsys) -> None:
+    assert keylike_main(["report", "--repo", str(committed.path), "--base", "no-such-branch"]) == 1
     assert "keylike report: error: unknown git revision 'no-such-branch'" in capsys.readouterr().err
 
 

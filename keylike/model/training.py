@@ -183,7 +183,7 @@ def lora_config(config: TrainConfig, model: Any) -> Any:
         lora_dropout=config.lora_dropout,
         target_modules=lora_target_regex(model, config.lora_scope),
         modules_to_save=list(config.modules_to_save) or None,
-        ensure_weight_tying=True,
+        ensure_weight_tying=bool(config.modules_to_save),
         bias="none",
     )
 

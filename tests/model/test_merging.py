@@ -13,7 +13,6 @@ from safetensors import safe_open
 from keylike.config import load_params
 from keylike.errors import ConfigError
 from keylike.model.merging import MergeConfig, merge_adapter
-from keylike.model.training import TRAIN_INFO_NAME
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[2]
@@ -75,13 +74,14 @@ def test_smoke_check_records_the_answer_and_whether_it_parses(tmp_path, make_ada
 
 
 def test_adapter_trained_in_4bit_is_merged_onto_the_16_bit_base(tmp_path, make_adapter):
-    """The train info says 4-bit; merge loads the full-precision base, never a quantized one."""
-    adapter, _ = make_adapter(tmp_path / "adapter")
-    info_path = adapter / TRAIN_INFO_NAME
-    info_path.write_text(json.dumps({**json.loads(info_path.read_text()), "load_in_4bit": True}))
+    """An adapter made on a bitsandbytes 4-bit base (QLoRA) merges onto the full-precision base, as merged_16bit."""
+    adapter, backend = make_adapter(tmp_path / "adapter", load_in_4bit=True, precision="bf16")
+    assert any(type(m).__name__ == "Linear4bit" for m in backend.model.modules())
     metrics = merge_adapter(merge_config(dtype="bfloat16"), adapter_dir=adapter, out_dir=tmp_path / "merged")
     assert metrics["trained_in_4bit"] is True
     assert "quantization_config" not in json.loads((tmp_path / "merged" / "config.json").read_text())
+    with safe_open(tmp_path / "merged" / "model.safetensors", "pt") as weights:
+        assert {weights.get_slice(name).get_dtype() for name in weights.keys()} == {"BF16"}
 
 
 def test_other_base_model_is_refused(tmp_path, make_adapter):

@@ -352,10 +352,13 @@ def time_generation(model: Any, processor: Any, images: Sequence[Any], setting: 
     started = time.perf_counter()
     run(images[:1])
     result["first_call_s"] = time.perf_counter() - started
-    warm = [run(images[:1]) for _ in range(2)]
-    result["warm_calls_s"] = warm
-    latencies = [run(images[i % len(images) : i % len(images) + 1]) for i in range(repeats)]
-    result["batch1"] = latency_summary(latencies)
+    result["warm_calls_s"] = [run(images[:1]) for _ in range(2)]
+    latencies = []
+    for i in range(repeats):
+        if time.time() > deadline:
+            break
+        latencies.append(run(images[i % len(images) : i % len(images) + 1]))
+    result["batch1"] = latency_summary(latencies or result["warm_calls_s"])
     print("generate", setting.name, "batch1", result["first_call_s"], result["batch1"], flush=True)
     for batch_size in batch_sizes:
         if time.time() > deadline:

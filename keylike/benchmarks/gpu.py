@@ -558,6 +558,9 @@ def main(argv: list[str] | None = None) -> None:
         results["probe"] = probe_training(model, processor, samples, [int(b) for b in args.probe_batches.split(",")])
         torch.cuda.empty_cache()
         _write(args.out, results)
+    if "vision" in phases and time.time() < deadline:
+        results["vision"] = time_vision(model, args.vision_forms.split(","), [1, 32])
+        _write(args.out, results)
     if "generate" in phases:
         results.setdefault("generate", {})
         for name in args.settings.split(","):
@@ -565,14 +568,11 @@ def main(argv: list[str] | None = None) -> None:
                 results["generate"][name] = {"skipped": "time budget"}
                 continue
             baseline = SETTINGS[name].compile_backend is None  # seconds per answer: fewer, smaller runs
-            batches = [int(b) for b in args.generate_batches.split(",")]
+            batches = [int(b) for b in args.generate_batches.split(",") if b]
             results["generate"][name] = time_generation(model, processor, images, SETTINGS[name],
                                                         batches[-2:-1] if baseline else batches,
                                                         min(args.repeats, 3) if baseline else args.repeats, deadline)
             _write(args.out, results)
-    if "vision" in phases and time.time() < deadline:
-        results["vision"] = time_vision(model, args.vision_forms.split(","), [1, 32])
-        _write(args.out, results)
     if "cold" in phases and time.time() < deadline:
         del model
         torch.cuda.empty_cache()

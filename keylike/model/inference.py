@@ -134,9 +134,7 @@ def _generate_batch(
         for name, value in inputs.items()
     }
     extra = {"cache_implementation": cache_implementation} if cache_implementation else {}
-    # torch.device: tensors the model creates without a device (Gemma 3n builds a CPU epsilon every
-    # step) land on the model's device, so a compiled decode step can be captured as one CUDA graph
-    with torch.inference_mode(), torch.device(device):
+    with torch.inference_mode():
         output = model.generate(
             **inputs,
             do_sample=False,

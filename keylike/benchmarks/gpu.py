@@ -9,9 +9,18 @@ renders synthetic 768 px key photos, and measures what issue 10 asks for. Phases
 - `vision`: the vision tower alone, eager / channels-last / compiled, at batch 1 and batched.
 - `generate`: `keylike.model.inference.generate_answers` (the serving path) with each inference
   setting: batch-1 latency of the full answer (p50/p95) and images/s per batch size.
-- `cold`: process start to first answer in a fresh process, with the fastest setting.
+- `cold`: process start to first answer in a fresh process, with `--setting`.
+- `train` (alone, one process per backend: unsloth patches transformers): keylike's `train_adapter`
+  on the production profile plus `--train-set` overrides, each optimiser step timed.
+- `summarize`: combine the JSON of several runs (`--inputs`) into one result with the targets.
 
-    PYTHONUNBUFFERED=1 python -m keylike.benchmarks.gpu --out metrics/benchmarks/gpu_h200.json
+    PYTHONUNBUFFERED=1 python -m keylike.benchmarks.gpu --out run.json --phases vision,generate
+    python -m keylike.benchmarks.gpu --phases train --backend hf --label hf-bf16-b8 --recipe bf16-b8 \
+        --model-dir /tmp/e4b --out train.json --train-set train.load_in_4bit=false --train-set train.batch_size=8
+    python -m keylike.benchmarks.gpu --phases summarize --inputs run.json train.json \
+        --out metrics/benchmarks/gpu_h200.json
+
+(metrics/benchmarks/gpu_notes.md: the runs behind gpu_h200.json, and what each change did.)
 """
 
 from __future__ import annotations
@@ -128,6 +137,40 @@ def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     for key, value in new.items():
         merged[key] = merge_results(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
     return merged
+
+
+def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One result from several runs of this script: every run kept as is, the best number of each kind, targets.
+
+    Training entries are compared at the same recipe (`recipe` key) for the backend speed-up.
+    """
+    training = {name: entry for run in runs for name, entry in run.get("training", {}).items()}
+    generate = {name: entry for run in runs for name, entry in run.get("generate", {}).items() if "batch1" in entry}
+    batch1 = {name: entry["batch1"]["p50_s"] for name, entry in generate.items()}
+    throughput = {f"{name}@{size}": b["images_per_s"] for name, entry in generate.items()
+                  for size, b in entry.get("batches", {}).items() if "images_per_s" in b}
+    colds = [run["cold"]["cold_start_s"] for run in runs if "cold_start_s" in run.get("cold", {})]
+    rates = {name: entry["samples_per_s"] for name, entry in training.items() if "samples_per_s" in entry}
+    by_recipe: dict[str, dict[str, float]] = {}
+    for name, entry in training.items():
+        if "samples_per_s" in entry and "recipe" in entry:
+            by_recipe.setdefault(entry["recipe"], {})[entry["backend"]] = entry["samples_per_s"]
+    speedups = {recipe: max(r.values()) / min(r.values()) for recipe, r in by_recipe.items() if len(r) == 2}
+    best = {
+        "train_samples_per_s": max(rates.values(), default=None),
+        "train_time_to_first_step_s": min((e["time_to_first_step_s"] for e in training.values()
+                                           if "time_to_first_step_s" in e), default=None),
+        "train_backend_speedup": max(speedups.values(), default=None),
+        "infer_batch1_p50_s": min(batch1.values(), default=None),
+        "infer_images_per_s": max(throughput.values(), default=None),
+        "infer_cold_start_s": min(colds, default=None),
+    }
+    return {
+        "runs": list(runs),
+        "summary": {"best": best, "train_samples_per_s": rates, "train_backend_speedup_by_recipe": speedups,
+                    "infer_batch1_p50_s": batch1, "infer_images_per_s": throughput},
+        "targets": check_targets(best),
+    }
 
 
 # ---------------------------------------------------------------- environment and inputs
@@ -512,13 +555,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", default="/tmp/keylike-train-bench", help="scratch folder of the `train` phase")
     parser.add_argument("--train-set", action="append", default=[], metavar="BLOCK.KEY=VALUE",
                         help="override of the production profile for the `train` phase")
+    parser.add_argument("--inputs", nargs="*", default=[], help="run results the `summarize` phase combines")
+    parser.add_argument("--recipe", default="", help="recipe name of the `train` phase (backends compared per recipe)")
     parser.add_argument("--budget-s", type=float, default=540.0, help="skip phases that would start after this")
     args = parser.parse_args(argv)
     phases = args.phases.split(",")
 
+    if phases == ["summarize"]:
+        _write(args.out, summarize([json.loads(Path(p).read_text()) for p in args.inputs]))
+        return
     if phases == ["train"]:
         overrides = [o for o in args.train_set]
-        new = {"training": {args.label: benchmark_training(args.backend, args.model_dir, Path(args.work), overrides)}}
+        entry = benchmark_training(args.backend, args.model_dir, Path(args.work), overrides) | {"recipe": args.recipe}
+        new = {"training": {args.label: entry}}
         results = json.loads(args.out.read_text()) if args.out.is_file() else {}
         _write(args.out, merge_results(results, new))
         print("train", args.label, {k: v for k, v in new["training"][args.label].items() if k not in ("train_params", "metrics")})

@@ -539,6 +539,10 @@ def _write(path: Path, results: dict[str, Any]) -> None:
     write_json(path, results)
 
 
+def _command(argv: list[str] | None) -> str:
+    return " ".join(["python", "-m", "keylike.benchmarks.gpu", *(sys.argv[1:] if argv is None else argv)])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m keylike.benchmarks.gpu", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("metrics/benchmarks/gpu_h200.json"))
@@ -567,7 +571,7 @@ def main(argv: list[str] | None = None) -> None:
     if phases == ["train"]:
         overrides = [o for o in args.train_set]
         entry = benchmark_training(args.backend, args.model_dir, Path(args.work), overrides) | {"recipe": args.recipe}
-        new = {"training": {args.label: entry}}
+        new = {"training": {args.label: entry | {"command": _command(argv), "environment": environment()}}}
         results = json.loads(args.out.read_text()) if args.out.is_file() else {}
         _write(args.out, merge_results(results, new))
         print("train", args.label, {k: v for k, v in new["training"][args.label].items() if k not in ("train_params", "metrics")})
@@ -581,8 +585,7 @@ def main(argv: list[str] | None = None) -> None:
 
     deadline = PROCESS_START + args.budget_s
     results: dict[str, Any] = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    results = merge_results(results, {"command": " ".join([Path(sys.executable).name, "-m", "keylike.benchmarks.gpu", *(argv or sys.argv[1:])]),
-                                      "environment": environment()})
+    results = merge_results(results, {"command": _command(argv), "environment": environment()})
     from keylike.model.full_size import build_model, build_processor, save_full_size
 
     started = time.perf_counter()

@@ -102,3 +102,12 @@ def test_batch_size_must_be_positive(tiny, images):
     model, processor = tiny
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         generate_answers(model, processor, images, batch_size=0)
+
+
+def test_auto_cache_is_static_on_cuda_only():
+    from keylike.model.inference import AUTO_CACHE, resolve_cache_implementation
+
+    assert resolve_cache_implementation(AUTO_CACHE, "cuda") == "static"
+    assert resolve_cache_implementation(AUTO_CACHE, "cpu") is None
+    assert resolve_cache_implementation("static", "cpu") == "static"
+    assert resolve_cache_implementation(None, "cuda") is None

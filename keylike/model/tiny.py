@@ -32,6 +32,9 @@ SPECIAL_TOKENS = (
 MEDIA_VOCAB = 128
 """Ids reserved for each of the vision and audio embedders (as in Gemma 3n)."""
 
+BUILD_VERSION = 3
+"""Part of the fingerprint: bump it when build_tiny_model changes the weights it makes."""
+
 CHAT_TEMPLATE = """{{ bos_token }}
 {%- if messages[0]['role'] == 'system' -%}
     {%- if messages[0]['content'] is string -%}
@@ -94,16 +97,21 @@ class TinyConfig:
     """Width of Gemma 3n's per-layer input embeddings."""
     vision_channel_multiplier: float = 1 / 64
     """MobileNetV5's channel multiplier (1.0 is the real encoder)."""
-    image_tokens: int = 4
-    """Soft tokens per image (a square number: the fusion adapter pools to sqrt x sqrt)."""
+    image_tokens: int = 16
+    """Soft tokens per image (a square number: the fusion adapter pools to sqrt x sqrt); 16 (4 x 4)
+    lets some tokens see mostly key and little background."""
     image_size: int = 64
     """Default image side of the processor (training sets its own)."""
+    qk_norm_weight: float | None = None
+    """Initial weight of every q_norm and k_norm; None: head_dim ** -0.25, which gives unit-variance
+    attention logits at init (Gemma 3n does not scale q.k by 1/sqrt(head_dim)). With transformers'
+    default of 1.0 the random attention is so peaked that the tiny model never learns to read the image."""
     seed: int = 0
     """Seed of the weight initialisation."""
 
     def fingerprint(self) -> str:
         """Hash of these sizes and the tokenizer corpus: the name of the cached build."""
-        payload = json.dumps({"config": asdict(self), "corpus": tokenizer_corpus()}, sort_keys=True)
+        payload = json.dumps({"config": asdict(self), "corpus": tokenizer_corpus(), "build": BUILD_VERSION}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -249,10 +257,48 @@ def build_tiny_model(config: TinyConfig = TinyConfig()) -> tuple[Any, Any]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = Gemma3nForConditionalGeneration(model_config)
+        model.eval()
+        _center_image_projection(model, config)
+    qk_weight = config.qk_norm_weight if config.qk_norm_weight is not None else config.head_dim**-0.25
+    with torch.no_grad():
+        for layer in model.model.language_model.layers:
+            layer.self_attn.q_norm.weight.fill_(qk_weight)
+            layer.self_attn.k_norm.weight.fill_(qk_weight)
     model.generation_config.eos_token_id = model_config.eos_token_id
     model.generation_config.pad_token_id = model_config.pad_token_id
     model.eval()
     return model, processor
+
+
+def _center_image_projection(model: Any, config: TinyConfig, samples: int = 16) -> None:
+    """Make the vision-to-text projection blind to what a random encoder outputs for any image.
+
+    A randomly initialised MobileNetV5 answers every image with mostly the same pattern (about 90% of
+    the variance of its output is fixed per token position); projected as is, the image tokens are
+    nearly identical and the tiny model learns to ignore them. The projection's rows are made
+    orthogonal to the mean (normalised) output on seeded smooth noise images (colour blobs at 2 to 16
+    cells per side, photo-like), so image tokens carry what differs between images. Runs on one
+    thread, so every machine sums in the same order (bit-identical builds); uses the caller's RNG.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    side = config.image_size
+    noise = torch.cat(
+        [F.interpolate(torch.rand(samples, 3, cells, cells), size=(side, side), mode="bilinear") for cells in (2, 4, 8, 16)]
+    )
+    embedder = model.model.embed_vision
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad():
+            output = model.model.vision_tower(pixel_values=noise, do_pooling=False, return_dict=True).last_hidden_state
+            tokens = output.flatten(2).permute(0, 2, 1) * model.config.vision_config.hidden_size**0.5
+            fixed, _ = torch.linalg.qr(embedder.soft_embedding_norm(tokens).mean(0).T)
+            weight = embedder.embedding_projection.weight
+            weight -= (weight @ fixed) @ fixed.T
+    finally:
+        torch.set_num_threads(threads)
 
 
 def save_tiny_model(out_dir: Path | str, config: TinyConfig = TinyConfig()) -> Path:

@@ -271,7 +271,20 @@ def load_backend(config: TrainConfig) -> Backend:
     if config.backend == "unsloth":
         _import_unsloth()  # unsloth patches transformers and TRL: import it first
     set_seed(config.seed)
-    return _BACKEND_BUILDERS[config.backend](config)
+    backend = _BACKEND_BUILDERS[config.backend](config)
+    _check_modules_to_save(backend.model, config)
+    return backend
+
+
+def _check_modules_to_save(model: Any, config: TrainConfig) -> None:
+    """Every `train.modules_to_save` entry must have become a fully trained copy (some backends drop it)."""
+    wrapped = [name for name, module in model.named_modules() if type(module).__name__ == "ModulesToSaveWrapper"]
+    missing = [key for key in config.modules_to_save if not any(name.endswith(key) for name in wrapped)]
+    if missing:
+        raise ConfigError(
+            f"train.modules_to_save {missing} matched no module of {config.base_model!r} with the {config.backend} "
+            "backend; name modules of the base model (e.g. embed_tokens) or set modules_to_save: []"
+        )
 
 
 def build_trainer(config: TrainConfig, backend: Backend, train_dataset: Any, eval_dataset: Any, checkpoints_dir: Path | str) -> Any:

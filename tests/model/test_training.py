@@ -239,3 +239,8 @@ def test_result_writes_metrics_and_one_tsv_per_curve(tmp_path):
     assert (tmp_path / "plots" / "loss.tsv").read_text() == "step\tloss\n10\t2.5\n20\t1.25\n"
     assert (tmp_path / "plots" / "eval_loss.tsv").read_text() == "step\teval_loss\n20\t1.5\n"
     assert (tmp_path / "plots" / "learning_rate.tsv").read_text() == "step\tlearning_rate\n10\t0.001\n20\t0.0005\n"
+
+
+def test_modules_to_save_that_match_nothing_are_refused():
+    with pytest.raises(ConfigError, match=r"train.modules_to_save \['no_such_module'\] matched no module of 'tiny'"):
+        load_backend(make_config(modules_to_save=("no_such_module",)))

@@ -303,6 +303,7 @@ def build_trainer(config: TrainConfig, backend: Backend, train_dataset: Any, eva
 
 def sft_config(config: TrainConfig, checkpoints_dir: Path) -> Any:
     """TRL SFTConfig shared by both backends (the unsloth one skips TRL's dataset preparation)."""
+    import torch
     from trl import SFTConfig
 
     unsloth = config.backend == "unsloth"
@@ -336,6 +337,7 @@ def sft_config(config: TrainConfig, checkpoints_dir: Path) -> Any:
         dataset_text_field="" if unsloth else "text",
         dataset_kwargs={"skip_prepare_dataset": True} if unsloth else None,
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
     )
 
 

@@ -97,4 +97,5 @@ def test_dvc_repro_end_to_end(tmp_path: Path) -> None:
     diff = json.loads(_run(["dvc", "metrics", "diff", "--json"], repo).stdout)
     assert "metrics/benchmark.json" in diff
     params_diff = json.loads(_run(["dvc", "params", "diff", "--json"], repo).stdout)
-    assert params_diff["params.yaml"]["benchmark.max_new_tokens"] == {"old": old_tokens, "new": 8}
+    change = params_diff["params.yaml"]["benchmark.max_new_tokens"]
+    assert (change["old"], change["new"]) == (old_tokens, 8)

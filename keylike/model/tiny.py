@@ -106,6 +106,9 @@ class TinyConfig:
     """Initial weight of every q_norm and k_norm; None: head_dim ** -0.25, which gives unit-variance
     attention logits at init (Gemma 3n does not scale q.k by 1/sqrt(head_dim)). With transformers'
     default of 1.0 the random attention is so peaked that the tiny model never learns to read the image."""
+    center_image_projection: bool = True
+    """Project the random encoder's fixed output pattern out of the vision-to-text projection
+    (see `_center_image_projection`); off: transformers' plain random init."""
     seed: int = 0
     """Seed of the weight initialisation."""
 
@@ -258,7 +261,8 @@ def build_tiny_model(config: TinyConfig = TinyConfig()) -> tuple[Any, Any]:
         torch.manual_seed(config.seed)
         model = Gemma3nForConditionalGeneration(model_config)
         model.eval()
-        _center_image_projection(model, config)
+        if config.center_image_projection:
+            _center_image_projection(model, config)
     qk_weight = config.qk_norm_weight if config.qk_norm_weight is not None else config.head_dim**-0.25
     with torch.no_grad():
         for layer in model.model.language_model.layers:

@@ -104,14 +104,18 @@ def test_attention_logits_start_at_unit_scale(tiny):
         assert torch.allclose(layer.self_attn.k_norm.weight, torch.tensor(head_dim**-0.25))
 
 
-def test_different_images_give_different_image_tokens(tiny):
-    """The random encoder's fixed output pattern is projected out: without that, the image tokens of
-    any two images point the same way (mean cosine about 0.9) and the model learns to ignore them."""
-    model, _ = tiny
+def _mean_image_token_cosine(model) -> float:
     generator = torch.Generator().manual_seed(123)
     blobs = torch.nn.functional.interpolate(torch.rand(8, 3, 6, 6, generator=generator), size=(64, 64), mode="bilinear")
     with torch.inference_mode():
         tokens = model.model.get_image_features(blobs, return_dict=True).pooler_output.flatten(1)
     tokens = torch.nn.functional.normalize(tokens, dim=1)
-    cosines = (tokens @ tokens.T)[~torch.eye(8, dtype=torch.bool)]
-    assert cosines.mean() < 0.5
+    return (tokens @ tokens.T)[~torch.eye(8, dtype=torch.bool)].mean().item()
+
+
+def test_different_images_give_different_image_tokens(tiny):
+    """The random encoder's fixed output pattern is projected out: without that, the image tokens of
+    any two images point the same way and the model learns to ignore them."""
+    model, _ = tiny
+    plain, _ = build_tiny_model(TinyConfig(center_image_projection=False))
+    assert _mean_image_token_cosine(model) < 0.5 < _mean_image_token_cosine(plain)

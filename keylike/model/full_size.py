@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from keylike.model.tiny import CHAT_TEMPLATE, tokenizer_corpus
+from keylike.model.tiny import CHAT_TEMPLATE, GEMMA_MEDIA_TOKENS, GEMMA_SPECIAL_TOKENS, tokenizer_corpus
 
 TEXT_VOCAB_SIZE = 262_144
 """Ids of the text vocabulary (`Gemma3nTextConfig.vocab_size_per_layer_input`)."""
@@ -75,17 +75,9 @@ def build_tokenizer(vocab_size: int = VOCAB_SIZE, merges_vocab: int = 512) -> An
     tokenizer.add_special_tokens([AddedToken(token, special=True, normalized=False) for token in SPECIAL_IDS])
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
-        bos_token="<bos>",
-        eos_token="<eos>",
-        unk_token="<unk>",
-        pad_token="<pad>",
+        **GEMMA_SPECIAL_TOKENS,
         extra_special_tokens={
-            "image_token": "<image_soft_token>",
-            "boi_token": "<start_of_image>",
-            "eoi_token": "<end_of_image>",
-            "audio_token": "<audio_soft_token>",
-            "boa_token": "<start_of_audio>",
-            "eoa_token": "<end_of_audio>",
+            **GEMMA_MEDIA_TOKENS,
             "start_of_turn_token": "<start_of_turn>",
             "end_of_turn_token": "<end_of_turn>",
         },

@@ -32,6 +32,19 @@ SPECIAL_TOKENS = (
 MEDIA_VOCAB = 128
 """Ids reserved for each of the vision and audio embedders (as in Gemma 3n)."""
 
+GEMMA_SPECIAL_TOKENS = {"bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>"}
+"""The tokenizer's special tokens, as in Gemma 3n."""
+
+GEMMA_MEDIA_TOKENS = {
+    "image_token": "<image_soft_token>",
+    "boi_token": "<start_of_image>",
+    "eoi_token": "<end_of_image>",
+    "audio_token": "<audio_soft_token>",
+    "boa_token": "<start_of_audio>",
+    "eoa_token": "<end_of_audio>",
+}
+"""The named media tokens `Gemma3nProcessor` looks up on the tokenizer."""
+
 BUILD_VERSION = 3
 """Part of the fingerprint: bump it when build_tiny_model changes the weights it makes."""
 
@@ -154,19 +167,7 @@ def build_tokenizer(config: TinyConfig = TinyConfig()) -> Any:
         fillers = [f"<unused_{prefix}{i}>" for i in range(MEDIA_VOCAB - 2)]
         tokenizer.add_special_tokens([f"<end_of_{media}>", f"<{media}_soft_token>", *fillers])
     return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        bos_token="<bos>",
-        eos_token="<eos>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-        extra_special_tokens={
-            "image_token": "<image_soft_token>",
-            "boi_token": "<start_of_image>",
-            "eoi_token": "<end_of_image>",
-            "audio_token": "<audio_soft_token>",
-            "boa_token": "<start_of_audio>",
-            "eoa_token": "<end_of_audio>",
-        },
+        tokenizer_object=tokenizer, **GEMMA_SPECIAL_TOKENS, extra_special_tokens=dict(GEMMA_MEDIA_TOKENS)
     )
 
 

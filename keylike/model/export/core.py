@@ -23,6 +23,7 @@ from keylike.config import check, config_from_block
 from keylike.errors import ExportParityError, KeylikeError
 from keylike.evaluation.parsing import parse_fields
 from keylike.io import atomic_directory, write_json, write_jsonl
+from keylike.model.inference import DEVICES, DTYPES
 
 FORMATS = ("adapter", "merged", "litertlm", "gguf")
 """Formats the stage can build, in build order."""
@@ -66,9 +67,8 @@ class ExportConfig:
         check(0 <= self.min_agreement <= 1, "export.min_agreement", f"must be in [0, 1], got {self.min_agreement}")
         check(self.parity_samples >= 1, "export.parity_samples", f"must be >= 1, got {self.parity_samples}")
         check(self.max_new_tokens >= 1, "export.max_new_tokens", f"must be >= 1, got {self.max_new_tokens}")
-        check(self.device in ("auto", "cpu", "cuda"), "export.device", f"must be auto, cpu or cuda, got {self.device!r}")
-        check(self.dtype in ("auto", "float32", "bfloat16", "float16"), "export.dtype",
-              f"must be auto, float32, bfloat16 or float16, got {self.dtype!r}")
+        check(self.device in DEVICES, "export.device", f"must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        check(self.dtype in DTYPES, "export.dtype", f"must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
         check(self.gguf_outtype in ("f32", "f16", "bf16", "q8_0"), "export.gguf_outtype",
               f"must be f32, f16, bf16 or q8_0, got {self.gguf_outtype!r}")
         check(self.litertlm_cache_length >= 64, "export.litertlm_cache_length", f"must be >= 64, got {self.litertlm_cache_length}")

@@ -101,6 +101,12 @@ class TrainConfig:
     """Write a resumable checkpoint every this many steps."""
     cpu_threads: int = 1
     """Torch threads on a CPU; 1 keeps runs bit-identical and leaves cores to the rest of the pipeline."""
+    dataloader_workers: int = 0
+    """Processes that load and collate batches while the GPU steps; 0 collates in the training process
+    (8-16 images of 768 px per step: ~0.2 s per step on the H200 machine)."""
+    compile_layers: bool = False
+    """torch.compile each decoder layer in place (regional compilation: one compile per distinct layer,
+    fused kernels for Gemma 3n's many small ops); the hf backend, on a GPU."""
 
     def __post_init__(self) -> None:
         check(self.backend in BACKENDS, "train.backend", f"must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
@@ -116,6 +122,9 @@ class TrainConfig:
         check(self.max_steps is None or self.max_steps > 0, "train.max_steps", f"must be > 0 or null, got {self.max_steps}")
         for key in ("batch_size", "grad_accum", "logging_steps", "eval_steps", "save_steps", "cpu_threads"):
             check(getattr(self, key) > 0, f"train.{key}", f"must be > 0, got {getattr(self, key)}")
+        check(self.dataloader_workers >= 0, "train.dataloader_workers", f"must be >= 0, got {self.dataloader_workers}")
+        check(not (self.compile_layers and self.backend != "hf"), "train.compile_layers",
+              "is for the hf backend (unsloth compiles its own kernels); set it to false")
         check(self.weight_decay >= 0, "train.weight_decay", f"must be >= 0, got {self.weight_decay}")
         check(self.max_grad_norm > 0, "train.max_grad_norm", f"must be > 0, got {self.max_grad_norm}")
         check(not (self.load_in_4bit and self.precision == "fp32"), "train.load_in_4bit", "needs precision bf16 or fp16")
@@ -223,7 +232,24 @@ def _hf_backend(config: TrainConfig) -> Backend:
     if config.load_in_4bit:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
     model = get_peft_model(model, lora_config(config, model))
+    if config.compile_layers:
+        compile_decoder_layers(model)
     return Backend(model, processor, None, "prompt_completion", processor)
+
+
+def compile_decoder_layers(model: Any) -> int:
+    """Compile every decoder layer of `model` in place with torch.compile; returns how many."""
+    layers = [module for module in model.modules() if type(module).__name__.endswith("DecoderLayer")]
+    if not layers:
+        raise ConfigError(f"train.compile_layers: {type(model).__name__} has no decoder layers to compile")
+    import torch._dynamo
+
+    # layers share one forward, so each distinct kind of layer (sliding or full attention, KV-shared,
+    # activation sparsity: ~9 in Gemma 3n E4B) is one more compile of it; dynamo's default limit is 8
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, len(layers))
+    for layer in layers:
+        layer.compile()
+    return len(layers)
 
 
 def _import_unsloth() -> tuple[Any, Any]:
@@ -341,7 +367,8 @@ def sft_config(config: TrainConfig, checkpoints_dir: Path) -> Any:
         completion_only_loss=None if unsloth else True,
         dataset_text_field="" if unsloth else "text",
         dataset_kwargs={"skip_prepare_dataset": True} if unsloth else None,
-        dataloader_num_workers=0,
+        dataloader_num_workers=config.dataloader_workers,
+        dataloader_persistent_workers=config.dataloader_workers > 0,
         dataloader_pin_memory=torch.cuda.is_available(),
     )
 

@@ -17,6 +17,7 @@ from keylike.model.training import (
     TrainConfig,
     TrainResult,
     build_trainer,
+    compile_decoder_layers,
     encoder_conv_names,
     finish_checkpoints,
     last_checkpoint,
@@ -60,11 +61,30 @@ def test_committed_params_build_a_config():
         ({"learning_rate": 0.0}, "train.learning_rate must be > 0, got 0.0"),
         ({"max_steps": 0}, "train.max_steps must be > 0 or null, got 0"),
         ({"load_in_4bit": True, "precision": "fp32"}, "train.load_in_4bit needs precision bf16 or fp16"),
+        ({"dataloader_workers": -1}, "train.dataloader_workers must be >= 0, got -1"),
+        ({"backend": "unsloth", "compile_layers": True}, "train.compile_layers is for the hf backend"),
     ],
 )
 def test_bad_values_name_the_key(overrides, message):
     with pytest.raises(ConfigError, match=message):
         make_config(**overrides)
+
+
+def test_loader_workers_reach_the_trainer(tiny_split, tmp_path):
+    from keylike.model.training import sft_config
+
+    assert sft_config(make_config(), tmp_path).dataloader_num_workers == 0
+    args = sft_config(make_config(dataloader_workers=3), tmp_path)
+    assert args.dataloader_num_workers == 3 and args.dataloader_persistent_workers
+
+
+def test_compile_layers_compiles_each_decoder_layer_in_place():
+    backend = load_backend(make_config(compile_layers=True))
+    layers = [m for m in backend.model.modules() if type(m).__name__.endswith("DecoderLayer")]
+    assert len(layers) == 4 and all(layer._compiled_call_impl is not None for layer in layers)
+    assert torch._dynamo.config.recompile_limit >= len(layers)
+    with pytest.raises(ConfigError, match="train.compile_layers: Linear has no decoder layers"):
+        compile_decoder_layers(torch.nn.Linear(2, 2))
 
 
 def test_only_the_answer_and_end_of_turn_are_supervised(hf_trainer, tiny_split):

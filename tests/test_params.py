@@ -80,7 +80,16 @@ def test_production_profile_sets_the_original_recipe() -> None:
     assert params["base"]["seed"] == 3407
 
 
+def test_h200_profile_is_production_at_the_fastest_measured_training_settings() -> None:
+    production, h200 = _compose(["+profile=production"]), _compose(["+profile=h200"])
+    fast = {"backend": "hf", "load_in_4bit": False, "batch_size": 24, "grad_accum": 1, "gradient_checkpointing": False,
+            "dataloader_workers": 6, "compile_layers": True}
+    assert {key: h200["train"][key] for key in fast} == fast
+    assert {**production, "train": {**production["train"], **fast}} == h200
+
+
+@pytest.mark.parametrize("profile", ["production", "h200"])
 @pytest.mark.parametrize(("module", "name"), STAGE_CONFIGS)
-def test_production_profile_loads_into_every_config(module: str, name: str) -> None:
-    params = _compose(["+profile=production"])
+def test_profiles_load_into_every_config(profile: str, module: str, name: str) -> None:
+    params = _compose([f"+profile={profile}"])
     getattr(importlib.import_module(module), name).from_params(params)

@@ -91,6 +91,10 @@ def load_base_model(name: str, *, image_size: int, dtype: str = "fp32", load_in_
 def _from_pretrained(auto_cls: Any, name: str, **kwargs: Any) -> Any:
     """`auto_cls.from_pretrained(resolve_base_model(name))`, failing with a ConfigError that says what to do."""
     source = resolve_base_model(name)
+    if Path(source).is_dir():
+        # explicit, not from HF_HUB_OFFLINE: the processor saves this flag into tokenizer_config.json,
+        # and the adapter's hash must not depend on the environment dvc repro ran in
+        kwargs["local_files_only"] = True
     try:
         return auto_cls.from_pretrained(source, **kwargs)
     except OSError as exc:

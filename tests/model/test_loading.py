@@ -55,3 +55,12 @@ def test_hub_id_not_on_disk_says_no_downloads(monkeypatch):
 def test_unknown_precision_is_refused():
     with pytest.raises(ConfigError, match="unknown precision 'fp8'"):
         torch_dtype("fp8")
+
+
+def test_a_local_folder_loads_local_files_only_so_saved_files_do_not_depend_on_hf_hub_offline(tiny_model_dir, tmp_path):
+    """The processor writes `local_files_only` into tokenizer_config.json: it must be the same with and
+    without HF_HUB_OFFLINE, or the adapter's DVC hash changes with the shell `dvc repro` ran in."""
+    import json
+
+    load_processor(str(tiny_model_dir), image_size=64).save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "tokenizer_config.json").read_text())["local_files_only"] is True

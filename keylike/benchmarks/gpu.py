@@ -142,8 +142,10 @@ def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """One result from several runs of this script: every run kept as is, the best number of each kind, targets.
 
-    Training entries are compared at the same recipe (`recipe` key) for the backend speed-up.
+    Training entries are compared at the same recipe (`recipe` key) for the backend speed-up. A run of
+    the `train` phase alone gets its entries' commands and environment as its own.
     """
+    runs = [_with_command(run) for run in runs]
     training = {name: entry for run in runs for name, entry in run.get("training", {}).items()}
     generate = {name: entry for run in runs for name, entry in run.get("generate", {}).items() if "batch1" in entry}
     batch1 = {name: entry["batch1"]["p50_s"] for name, entry in generate.items()}
@@ -171,6 +173,14 @@ def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
                     "infer_batch1_p50_s": batch1, "infer_images_per_s": throughput},
         "targets": check_targets(best),
     }
+
+
+def _with_command(run: dict[str, Any]) -> dict[str, Any]:
+    """`run` with a top-level command and environment, taken from its training entries when it has none."""
+    if "command" in run or not run.get("training"):
+        return run
+    entries = list(run["training"].values())
+    return {**run, "command": " ; ".join(e["command"] for e in entries), "environment": entries[0]["environment"]}
 
 
 # ---------------------------------------------------------------- environment and inputs

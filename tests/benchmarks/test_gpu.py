@@ -138,3 +138,14 @@ def test_full_size_vision_tower_on_the_gpu():
     model = build_model()
     rows = gpu.time_vision(model, ["eager"], [1], repeats=3)
     assert rows[0]["median_s"] > 0
+
+
+def test_a_train_only_run_takes_its_entries_command_and_environment():
+    env = {"gpu": {"name": "NVIDIA H200"}}
+    run = {"training": {"a": {"command": "python -m keylike.benchmarks.gpu --phases train --label a", "environment": env,
+                              "backend": "hf", "samples_per_s": 1.0},
+                        "b": {"command": "python -m keylike.benchmarks.gpu --phases train --label b", "environment": env,
+                              "backend": "hf", "samples_per_s": 2.0}}}
+    (summarized,) = gpu.summarize([run])["runs"]
+    assert summarized["command"].split(" ; ") == [run["training"]["a"]["command"], run["training"]["b"]["command"]]
+    assert summarized["environment"] == env

@@ -243,8 +243,6 @@ def _timed(fn: Callable[[], Any], device: str = "cuda") -> float:
 
 def training_batch(processor: Any, samples: Sequence[tuple[Any, Any]], device: str, dtype: Any) -> dict[str, Any]:
     """Inputs and labels of one batch: prompt + answer turns, loss on the answer and `<end_of_turn>`."""
-    import torch
-
     from keylike.model.dataset import completion_messages, prompt_messages
 
     texts = [processor.apply_chat_template(prompt_messages() + completion_messages(label), tokenize=False)

@@ -250,7 +250,7 @@ def test_keyway_level_failures_list_one_record_per_keyway(dataset: Dataset, tmp_
     outcome = next(o for o in report.outcomes if o.name == "min_records_per_keyway")
     assert outcome.unexpected_count == len(KEYWAYS) * PER_KEYWAY
     assert [o.reason.split(" has ")[0] for o in outcome.offenders] == [f"keyway {k}" for k in KEYWAYS]
-    assert f"min_records_per_keyway: 12 records of 3 keyways fail: synthetic-000000 (" in report.summary()
+    assert "min_records_per_keyway: 12 records of 3 keyways fail: synthetic-000000 (" in report.summary()
 
 
 def test_empty_manifest_fails_records_present(dataset: Dataset, tmp_path: Path) -> None:

@@ -577,8 +577,7 @@ def main(argv: list[str] | None = None) -> None:
         _write(args.out, summarize([json.loads(Path(p).read_text()) for p in args.inputs]))
         return
     if phases == ["train"]:
-        overrides = [o for o in args.train_set]
-        entry = benchmark_training(args.backend, args.model_dir, Path(args.work), overrides) | {"recipe": args.recipe}
+        entry = benchmark_training(args.backend, args.model_dir, Path(args.work), args.train_set) | {"recipe": args.recipe}
         new = {"training": {args.label: entry | {"command": _command(argv), "environment": environment()}}}
         results = json.loads(args.out.read_text()) if args.out.is_file() else {}
         _write(args.out, merge_results(results, new))

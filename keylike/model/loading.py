@@ -88,14 +88,19 @@ def load_base_model(name: str, *, image_size: int, dtype: str = "fp32", load_in_
     return model, load_processor(name, image_size)
 
 
+def load_from_folder(auto_cls: Any, folder: Path | str, **kwargs: Any) -> Any:
+    """`auto_cls.from_pretrained(folder)` with `local_files_only=True` stated, not taken from HF_HUB_OFFLINE:
+    a processor saves the flag into tokenizer_config.json, and a saved model's DVC hash must not depend on
+    the environment `dvc repro` ran in."""
+    return auto_cls.from_pretrained(folder, local_files_only=True, **kwargs)
+
+
 def _from_pretrained(auto_cls: Any, name: str, **kwargs: Any) -> Any:
     """`auto_cls.from_pretrained(resolve_base_model(name))`, failing with a ConfigError that says what to do."""
     source = resolve_base_model(name)
-    if Path(source).is_dir():
-        # explicit, not from HF_HUB_OFFLINE: the processor saves this flag into tokenizer_config.json,
-        # and the adapter's hash must not depend on the environment dvc repro ran in
-        kwargs["local_files_only"] = True
     try:
+        if Path(source).is_dir():
+            return load_from_folder(auto_cls, source, **kwargs)
         return auto_cls.from_pretrained(source, **kwargs)
     except OSError as exc:
         raise ConfigError(

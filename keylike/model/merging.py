@@ -78,7 +78,7 @@ def merge_adapter(config: MergeConfig, *, adapter_dir: Path | str, out_dir: Path
     from peft import PeftModel
     from transformers import AutoProcessor
 
-    from keylike.model.loading import load_base_model, set_image_size
+    from keylike.model.loading import load_base_model, load_from_folder, set_image_size
 
     info = read_train_info(adapter_dir)
     if info["base_model"] != config.base_model:
@@ -89,7 +89,7 @@ def merge_adapter(config: MergeConfig, *, adapter_dir: Path | str, out_dir: Path
     base, _ = load_base_model(config.base_model, image_size=config.image_size, dtype="float32")
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     merged = merged.to(getattr(torch, config.dtype))
-    processor = AutoProcessor.from_pretrained(adapter_dir, local_files_only=True)  # as saved, whatever HF_HUB_OFFLINE says
+    processor = load_from_folder(AutoProcessor, adapter_dir)
     set_image_size(processor, config.image_size)
     with atomic_directory(out_dir) as tmp:
         merged.save_pretrained(tmp)

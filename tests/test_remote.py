@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import select
 import signal
 import subprocess
@@ -19,6 +20,7 @@ SERVER = Path(__file__).parent / "fixtures" / "s3_server.py"
 OUTS = ("data/ingested", "data/models/adapter", "data/models/merged", "data/models/export")
 BUCKET = "keylike-dvc"
 SECRET = "not-a-real-secret-9f3b"
+OBJECT_NAME = re.compile(r"[0-9a-f]{30}(\.dir)?")
 
 
 class S3Servers:
@@ -84,10 +86,11 @@ def _point_at(project, endpoint: str) -> None:
 
 
 def _cache_files(project) -> list[Path]:
-    """The objects in the cache; DVC's `.<random>.tmp` download files (a killed `dvc` leaves them
-    behind) are not objects: DVC never reads them as such."""
+    """The objects in the cache (named by the rest of their md5, `.dir` for listings). DVC's partial
+    downloads, `[<object>].<random>.tmp` (a killed `dvc` leaves them behind), are not objects: DVC
+    never reads them as such."""
     root = project.path / ".dvc" / "cache" / "files" / "md5"
-    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in root.rglob("*") if p.is_file() and OBJECT_NAME.fullmatch(p.name))
 
 
 def _assert_cache_intact(project) -> None:

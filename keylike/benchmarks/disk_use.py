@@ -33,6 +33,7 @@ from pathlib import Path
 
 import yaml
 
+from keylike.benchmarks import command_line
 from keylike.io import write_json
 
 
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
             runs.append({**run(Path(tmp) / "repo", args.compare_copy), "repro_s": repro_s})
     result = {
         "runs": runs,
-        "command": "python -m keylike.benchmarks.disk_use " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command_line("keylike.benchmarks.disk_use", argv),
         "params_overrides": args.set,
         "git_revision": _run(["git", "rev-parse", "--short", "HEAD"], args.copy_of or args.repo).strip(),
         "machine": {

@@ -15,10 +15,10 @@ import argparse
 import dataclasses
 import os
 import platform
-import sys
 import tempfile
 from pathlib import Path
 
+from keylike.benchmarks import command_line
 from keylike.config import load_params
 from keylike.errors import KeylikeError
 from keylike.io import write_json
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.formats.split(","):
         outcome = record_format(config, name, adapter=args.adapter, merged=args.merged, split=args.split, images=args.images)
         write_json(args.out_dir / f"export_{name}.json", {
-            "command": " ".join(["python -m keylike.benchmarks.export_formats", *(argv if argv is not None else sys.argv[1:])]),
+            "command": command_line("keylike.benchmarks.export_formats", argv),
             "note": args.note,
             "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count(),
                         "python": platform.python_version()},

@@ -38,6 +38,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from keylike.benchmarks import command_line
+
 PROCESS_START = time.time()
 
 TARGETS = {
@@ -547,10 +549,6 @@ def _write(path: Path, results: dict[str, Any]) -> None:
     write_json(path, results)
 
 
-def _command(argv: list[str] | None) -> str:
-    return " ".join(["python", "-m", "keylike.benchmarks.gpu", *(sys.argv[1:] if argv is None else argv)])
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m keylike.benchmarks.gpu", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("metrics/benchmarks/gpu_h200.json"))
@@ -578,7 +576,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if phases == ["train"]:
         entry = benchmark_training(args.backend, args.model_dir, Path(args.work), args.train_set) | {"recipe": args.recipe}
-        new = {"training": {args.label: entry | {"command": _command(argv), "environment": environment()}}}
+        new = {"training": {args.label: entry | {"command": command_line("keylike.benchmarks.gpu", argv), "environment": environment()}}}
         results = json.loads(args.out.read_text()) if args.out.is_file() else {}
         _write(args.out, merge_results(results, new))
         print("train", args.label, {k: v for k, v in new["training"][args.label].items() if k not in ("train_params", "metrics")})
@@ -592,7 +590,7 @@ def main(argv: list[str] | None = None) -> None:
 
     deadline = PROCESS_START + args.budget_s
     results: dict[str, Any] = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    results = merge_results(results, {"command": _command(argv), "environment": environment()})
+    results = merge_results(results, {"command": command_line("keylike.benchmarks.gpu", argv), "environment": environment()})
     from keylike.model.full_size import build_model, build_processor, save_full_size
 
     started = time.perf_counter()

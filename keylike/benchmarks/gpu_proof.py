@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from keylike.benchmarks import command_line
 from keylike.benchmarks.gpu import PROCESS_START, environment, merge_results
 from keylike.config import load_params
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     from keylike.io import write_json
 
     results = {
-        "command": " ".join(["python", "-m", "keylike.benchmarks.gpu_proof", *(argv if argv is not None else sys.argv[1:])]),
+        "command": command_line("keylike.benchmarks.gpu_proof", argv),
         "environment": environment(),
         "profile": "production",
         "overrides": args.overrides,

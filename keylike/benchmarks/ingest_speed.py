@@ -26,6 +26,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, features
 
+from keylike.benchmarks import command_line
 from keylike.config import load_params
 from keylike.data.ingest import IngestConfig, ingest
 from keylike.data.synthesis import write_synthetic_dataset
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("metrics/benchmarks/ingest_speed.json"))
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
-    command = " ".join(["python -m keylike.benchmarks.ingest_speed", *argv])
+    command = command_line("keylike.benchmarks.ingest_speed", argv)
     result = measure(args.n, args.size, list(dict.fromkeys(args.workers)), args.repeats, args.params, command)
     write_json(args.out, result)
     print(json.dumps({k: result[k] for k in ("images_per_s", "target_images_per_s", "passed")}))

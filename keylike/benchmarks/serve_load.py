@@ -32,6 +32,7 @@ import httpx
 import numpy as np
 from PIL import Image
 
+from keylike.benchmarks import command_line
 from keylike.io import write_json
 
 PHOTO_SIZE = (192, 96)
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-threads", type=int, default=1, help="torch threads of the server")
     parser.add_argument("--out", type=Path, default=Path("metrics/benchmarks/serve_load.json"))
     args = parser.parse_args(argv)
-    command = "python -m keylike.benchmarks.serve_load " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = command_line("keylike.benchmarks.serve_load", argv)
     with tempfile.TemporaryDirectory(prefix="keylike-serve-load-") as tmp:
         model_dir = args.model
         if model_dir is None:
@@ -216,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
 
             model_dir = save_tiny_model(Path(tmp) / "tiny")
         record = run_load(args, model_dir)
-    record.update(_environment(command.strip()))
+    record.update(_environment(command))
     write_json(args.out, record)
     for name, phase in record["phases"].items():
         print(f"{name}: {_summary(phase)}", file=sys.stderr)

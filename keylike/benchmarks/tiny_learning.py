@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -20,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from keylike.benchmarks import command_line
 from keylike.config import load_params
 from keylike.io import write_json
 
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params = load_params(args.params)
     results: dict[str, Any] = {
-        "command": " ".join(["python", "-m", "keylike.benchmarks.tiny_learning", *(argv if argv is not None else sys.argv[1:])]),
+        "command": command_line("keylike.benchmarks.tiny_learning", argv),
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "python": platform.python_version()},
         "versions": {name: metadata.version(name) for name in ("torch", "transformers", "peft", "trl")},
         "train_params": params["train"],

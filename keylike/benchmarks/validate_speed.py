@@ -28,6 +28,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from keylike.benchmarks import command_line
 from keylike.config import load_params
 from keylike.data.ingest import IngestConfig, ingest
 from keylike.data.manifest import MANIFEST_NAME, QUARANTINE_NAME, read_manifest, write_manifest
@@ -100,7 +101,7 @@ def measure(params: Path, repeats: int, shot: Path | None) -> dict:
             failing = {"exit_code": result.returncode, "failed_expectations": metrics["failed_expectations"],
                        "screenshot": str(shot)}
     return {
-        "command": "python -m keylike.benchmarks.validate_speed " + " ".join(sys.argv[1:]),
+        "command": command_line("keylike.benchmarks.validate_speed"),
         "records": records,
         "wall_s": runs,
         "median_wall_s": statistics.median(runs),

@@ -18,8 +18,8 @@ llama.cpp (llama-cpp-python 0.3.36) fixes parts of Gemma 3n's shape in C++ rathe
 them from the file: `check_compatible` names what a model must match, before anything is built.
 
 The parity run feeds llama.cpp the prompt ids of the model's own processor and the image resized by
-it (so the comparison is of the weights and the compute graph) and runs in a child process: a failed `GGML_ASSERT` aborts
-the process, and the stage reports that instead of dying with it.
+it (so the comparison is of the weights and the compute graph) and runs in a child process: a failed
+`GGML_ASSERT` aborts the process, and the stage reports that instead of dying with it.
 """
 
 from __future__ import annotations
@@ -261,9 +261,9 @@ def _converter_classes() -> tuple[type, type]:
             h = self.hparams
             shape = (h["num_key_value_heads"] * h["head_dim"], h["hidden_size"])
             first_shared = h["num_hidden_layers"] - h.get("num_kv_shared_layers", 0)
-            queries = [k for k in self.model_tensors if re.search(r"layers\.(\d+)\.self_attn\.q_proj\.weight$", k)]
-            for query in queries:  # named as the converter renamed them (its prefix, not the checkpoint's)
-                if int(re.search(r"layers\.(\d+)\.", query)[1]) >= first_shared:
+            for query in list(self.model_tensors):  # named as the converter renamed them (its prefix, not the checkpoint's)
+                layer = re.search(r"layers\.(\d+)\.self_attn\.q_proj\.weight$", query)
+                if layer and int(layer[1]) >= first_shared:
                     for proj in ("k_proj", "v_proj"):
                         self.model_tensors.setdefault(query.replace("q_proj", proj), lambda: torch.zeros(shape))
                     self.model_tensors.setdefault(query.replace("q_proj", "k_norm"), lambda: torch.ones(h["head_dim"]))

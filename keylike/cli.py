@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from importlib import metadata
 
 from keylike.errors import KeylikeError
 
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="keylike",
         description="Read a house key from a photo: keyway, bitting, brand, confidence and keyed-alike risk.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('keylike')}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
@@ -42,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; a KeylikeError prints one line and exits with its code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in COMMANDS:
+    if not argv or argv[0] not in COMMANDS:  # bare, --help, --version or an unknown command
         build_parser().parse_args(argv)
         return 2
     name, rest = argv[0], argv[1:]

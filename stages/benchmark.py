@@ -9,9 +9,11 @@ from pathlib import Path
 
 from keylike.config import load_params
 from keylike.evaluation.benchmark import BenchmarkConfig, run_benchmark
+from keylike.numerics import pin_cpu_numerics
 
 
 def main(argv: list[str] | None = None) -> None:
+    pin_cpu_numerics()  # before torch loads: the same bytes on any x86-64 machine
     parser = argparse.ArgumentParser(prog="benchmark", description=__doc__)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--model", type=Path, required=True, help="merged model folder")

@@ -9,9 +9,11 @@ from pathlib import Path
 
 from keylike.config import load_params
 from keylike.model.export import ExportConfig, export_model
+from keylike.numerics import pin_cpu_numerics
 
 
 def main(argv: list[str] | None = None) -> None:
+    pin_cpu_numerics()  # before torch loads: the same bytes on any x86-64 machine
     parser = argparse.ArgumentParser(prog="export", description=__doc__)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--adapter", type=Path, required=True, help="LoRA adapter folder (train stage)")

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from keylike.config import load_params
 from keylike.model.training import TrainConfig, train_adapter
+from keylike.numerics import pin_cpu_numerics
 
 
 def main(argv: list[str] | None = None) -> None:
+    pin_cpu_numerics()  # before torch loads: the same bytes on any x86-64 machine
     parser = argparse.ArgumentParser(prog="train", description=__doc__)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--split", type=Path, required=True, help="folder with train/val/test.jsonl")

@@ -257,6 +257,11 @@ class TinyLora:
     merged_dir: Path
 
 
+TINY_TRAIN = {"backend": "hf", "base_model": "tiny", "load_in_4bit": False, "precision": "fp32", "image_size": 64,
+              "lora_scope": "language"}
+"""The committed train params moved onto the tiny model (fast, random weights) for library tests."""
+
+
 @pytest.fixture(scope="session")
 def tiny_lora(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> TinyLora:
     """An untrained LoRA adapter with seeded non-zero weights (so merging changes the model), saved by
@@ -269,7 +274,7 @@ def tiny_lora(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) ->
     from keylike.model.training import TrainConfig, lora_config, save_adapter
 
     root = tmp_path_factory.mktemp("tiny-lora")
-    config = TrainConfig.from_params(load_params(REPO / "params.yaml"))
+    config = dataclasses.replace(TrainConfig.from_params(load_params(REPO / "params.yaml")), **TINY_TRAIN)
     model, processor = load_base_model("tiny", image_size=config.image_size)
     model = get_peft_model(model, lora_config(config, model))
     generator = torch.Generator().manual_seed(0)
@@ -294,8 +299,7 @@ def make_adapter(keylike_cache: Path):
     from keylike.model.training import TrainConfig, load_backend, save_adapter
 
     def make(path: Path, **overrides):
-        tiny = {"backend": "hf", "base_model": "tiny", "load_in_4bit": False, "precision": "fp32", "image_size": 64}
-        config = dataclasses.replace(TrainConfig.from_params(load_params(REPO / "params.yaml")), **{**tiny, **overrides})
+        config = dataclasses.replace(TrainConfig.from_params(load_params(REPO / "params.yaml")), **{**TINY_TRAIN, **overrides})
         backend = load_backend(config)
         generator = torch.Generator().manual_seed(0)
         with torch.no_grad():

@@ -53,6 +53,7 @@ from keylike.data.synthesis import (
     parallel_map,
     plan_keyways,
     synthesize_key,
+    with_no_key_share,
     write_contact_sheet,
 )
 from keylike.errors import ConfigError
@@ -93,6 +94,8 @@ class IngestConfig:
     """Image files larger than this (MiB) are refused before decoding."""
     render: RenderSettings
     """Photographic variation of the synthetic photos (`ingest.render`)."""
+    no_key_share: float = 0.0
+    """Share of the synthetic photos that show no key (answered `NO KEY`)."""
 
     def __post_init__(self) -> None:
         check(self.synthetic_count >= 0, "ingest.synthetic_count", f"must be >= 0, got {self.synthetic_count}")
@@ -448,7 +451,7 @@ def dataset_items(dataset: _Dataset, max_bytes: int) -> tuple[list[_Candidate | 
 
 
 def _synthetic_items(config: IngestConfig) -> list[_Candidate]:
-    plan = plan_keyways(config.synthetic_count, config.keyway_mix, config.seed)
+    plan = plan_keyways(config.synthetic_count, with_no_key_share(config.keyway_mix, config.no_key_share), config.seed)
     return [_Candidate(f"synthetic-{i:06d}", "synthetic", None, None, ("synthetic", str(i), code))
             for i, code in enumerate(plan)]
 

@@ -37,7 +37,10 @@ class ManifestRecord:
 
     @property
     def group(self) -> str:
-        """The physical key: photos with the same keyway and bitting are the same key."""
+        """The physical key: photos with the same keyway and bitting are the same key; a photo with
+        no key is a group of its own (by image hash)."""
+        if self.label.is_no_key:
+            return f"{self.keyway}:{self.sha256}"
         return f"{self.keyway}:{','.join(map(str, self.bitting))}"
 
     def to_json(self) -> dict:

@@ -22,69 +22,11 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from keylike.config import check
+from keylike.data.photo import REFERENCE_SIDE, RenderSettings, background, camera, cast_shadow, light
 from keylike.keys.specs import KeywaySpec
-
-BACKGROUNDS = ("wood", "paper", "fabric", "plain")
-"""Background kinds; `plain` is a uniform green cutting mat (for measuring clean renders)."""
 
 _SUPERSAMPLE = 3
 _STEP_IN = 0.001
-_PLAIN_RGB = (52, 128, 84)
-_REFERENCE_SIDE = 768
-"""Blur and shadow sizes are given in pixels at this side and scaled to the output size."""
-
-
-@dataclass(frozen=True)
-class RenderSettings:
-    """Photographic variation of synthetic key photos (params: `ingest.render`)."""
-
-    backgrounds: tuple[str, ...] = ("wood", "paper", "fabric")
-    """Background kinds to draw from, uniformly: wood, paper, fabric, plain."""
-    rotation_deg: float = 12.0
-    """The key is rotated by a uniform angle in [-rotation_deg, rotation_deg]."""
-    scale_min: float = 0.80
-    """Smallest share of the frame the key spans (its rotated bounding box)."""
-    scale_max: float = 0.95
-    """Largest share of the frame the key spans."""
-    perspective: float = 0.03
-    """Largest shift of each corner of the key plane, as a share of the image side."""
-    shadow: float = 0.5
-    """Largest darkness of the key's cast shadow (0 = no shadow)."""
-    lighting: float = 0.35
-    """Strength of the uneven lighting (brightness gradient and colour temperature; 0 = flat)."""
-    blur_max: float = 1.2
-    """Largest Gaussian blur radius in pixels at 768 px (scaled with the image size)."""
-    noise_max: float = 6.0
-    """Largest standard deviation of the sensor noise, in 8-bit levels."""
-    jpeg_quality_min: int = 70
-    """Lowest JPEG quality drawn."""
-    jpeg_quality_max: int = 95
-    """Highest JPEG quality drawn."""
-
-    def __post_init__(self) -> None:
-        check(len(self.backgrounds) > 0, "ingest.render.backgrounds", "must name at least one background")
-        unknown = sorted(set(self.backgrounds) - set(BACKGROUNDS))
-        check(not unknown, "ingest.render.backgrounds", f"has unknown kinds {unknown}; known: {list(BACKGROUNDS)}")
-        check(0 <= self.rotation_deg <= 180, "ingest.render.rotation_deg",
-              f"must be in [0, 180], got {self.rotation_deg}")
-        check(0.3 <= self.scale_min <= self.scale_max <= 1.0, "ingest.render.scale_min",
-              f"and scale_max must satisfy 0.3 <= scale_min <= scale_max <= 1, got {self.scale_min}, {self.scale_max}")
-        check(0 <= self.perspective <= 0.1, "ingest.render.perspective", f"must be in [0, 0.1], got {self.perspective}")
-        check(0 <= self.shadow <= 1, "ingest.render.shadow", f"must be in [0, 1], got {self.shadow}")
-        check(0 <= self.lighting <= 1, "ingest.render.lighting", f"must be in [0, 1], got {self.lighting}")
-        check(self.blur_max >= 0, "ingest.render.blur_max", f"must be >= 0, got {self.blur_max}")
-        check(self.noise_max >= 0, "ingest.render.noise_max", f"must be >= 0, got {self.noise_max}")
-        check(1 <= self.jpeg_quality_min <= self.jpeg_quality_max <= 100, "ingest.render.jpeg_quality_min",
-              f"and jpeg_quality_max must satisfy 1 <= min <= max <= 100, got {self.jpeg_quality_min}, "
-              f"{self.jpeg_quality_max}")
-
-    @classmethod
-    def clean(cls) -> RenderSettings:
-        """No variation: plain mat, no rotation, perspective, shadow, lighting, blur or noise; JPEG q100."""
-        return cls(backgrounds=("plain",), rotation_deg=0.0, scale_min=0.9, scale_max=0.9, perspective=0.0,
-                   shadow=0.0, lighting=0.0, blur_max=0.0, noise_max=0.0, jpeg_quality_min=100,
-                   jpeg_quality_max=100)
 
 
 @dataclass(frozen=True)
@@ -324,45 +266,6 @@ def _key_layer(
     return Image.fromarray(layer, "RGBA"), to_px
 
 
-def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
-    """Smooth random field in [0, 1] of shape (size, size): bicubic upsampling of a coarse grid."""
-    coarse = (rng.random((cells, cells)) * 255).astype(np.uint8)
-    return np.asarray(Image.fromarray(coarse).resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32) / 255
-
-
-def _background(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
-    """An RGB float32 texture of shape (size, size, 3)."""
-    yy = (np.arange(size, dtype=np.float32) / size)[:, None]
-    xx = (np.arange(size, dtype=np.float32) / size)[None, :]
-    if kind == "plain":
-        return np.broadcast_to(np.array(_PLAIN_RGB, dtype=np.float32), (size, size, 3)).copy()
-    if kind == "wood":
-        base = np.array([rng.uniform(120, 190), rng.uniform(75, 120), rng.uniform(35, 70)], dtype=np.float32)
-        angle = rng.uniform(0, np.pi)
-        across = -xx * np.sin(angle) + yy * np.cos(angle)
-        warp = _smooth_noise(rng, size, 4) * rng.uniform(0.5, 1.5)
-        grain = np.sin((across * rng.uniform(12, 30) + warp) * 2 * np.pi)
-        streaks = rng.standard_normal(1024, dtype=np.float32)[(((across + 2) * 300) % 1024).astype(int)]
-        value = 1 + 0.1 * grain + 0.04 * streaks + 0.15 * (_smooth_noise(rng, size, 3) - 0.5)
-        return base * value[..., None]
-    if kind == "paper":
-        base = rng.uniform(225, 250) - np.array([0, 2, rng.uniform(5, 20)], dtype=np.float32)
-        value = 1 + 0.02 * (_smooth_noise(rng, size, 12) - 0.5) + 0.012 * rng.standard_normal((size, size), np.float32)
-        img = base * value[..., None]
-        if rng.random() < 0.5:  # ruled paper
-            spacing = rng.uniform(0.05, 0.08)
-            lines = np.abs(((yy[:, 0] + rng.random()) % spacing) / spacing - 0.5) > 0.485
-            img[lines] = img[lines] * np.array([0.75, 0.82, 0.98], dtype=np.float32)
-        return img
-    grey = rng.uniform(60, 190)
-    base = grey + 0.45 * (np.array(rng.uniform(40, 200, size=3), dtype=np.float32) - grey)
-    weave = rng.uniform(90, 160)
-    warp = np.sin(xx * weave * np.pi) * np.sin(yy * weave * np.pi)
-    noise = 0.03 * rng.standard_normal((size, size), np.float32)
-    value = 1 + 0.1 * warp + 0.1 * (_smooth_noise(rng, size, 6) - 0.5) + noise
-    return base * value[..., None]
-
-
 def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """3x3 matrix mapping the 4 points src to dst."""
     rows, rhs = [], []
@@ -394,42 +297,6 @@ def _place(
     return np.asarray(moved, dtype=np.float32), _homography(corners, placed)
 
 
-def _cast_shadow(photo: np.ndarray, alpha: np.ndarray, rng: np.random.Generator, strength: float, scale: float) -> None:
-    """Darken `photo` in place under a soft, offset copy of the key's silhouette."""
-    light = rng.uniform(0, 2 * np.pi)
-    offset = rng.uniform(4, 14) * scale
-    shadow = Image.fromarray((alpha * 255).astype(np.uint8)).transform(
-        alpha.shape[::-1], Image.Transform.AFFINE, (1, 0, -offset * math.cos(light), 0, 1, -offset * math.sin(light)))
-    shadow = shadow.filter(ImageFilter.GaussianBlur(rng.uniform(3, 10) * scale))
-    darkness = rng.uniform(0.3, 1.0) * strength
-    photo *= 1 - darkness * (np.asarray(shadow, dtype=np.float32)[..., None] / 255.0)
-
-
-def _light(photo: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
-    """Uneven lighting: a brightness gradient, vignette, colour temperature and exposure."""
-    size = photo.shape[0]
-    yy = (np.arange(size, dtype=np.float32) / size - 0.5)[:, None]
-    xx = (np.arange(size, dtype=np.float32) / size - 0.5)[None, :]
-    direction = rng.uniform(0, 2 * np.pi)
-    gradient = 1 + strength * rng.uniform(0.3, 1.0) * (xx * np.cos(direction) + yy * np.sin(direction))
-    vignette = 1 - strength * 0.5 * (xx**2 + yy**2)
-    warmth = strength * rng.uniform(-0.12, 0.12)
-    tint = np.array([1 + warmth, 1.0, 1 - warmth], dtype=np.float32)
-    return photo * (gradient * vignette)[..., None] * tint * rng.uniform(1 - 0.3 * strength, 1.05)
-
-
-def _camera(photo: np.ndarray, rng: np.random.Generator, settings: RenderSettings, scale: float) -> Image.Image:
-    """Focus blur and sensor noise."""
-    image = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8), "RGB")
-    if settings.blur_max > 0:
-        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0, settings.blur_max) * scale))
-    if settings.noise_max > 0:
-        sigma = np.float32(rng.uniform(0, settings.noise_max))
-        noisy = np.asarray(image, dtype=np.float32) + sigma * rng.standard_normal(photo.shape, np.float32) + 0.5
-        image = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
-    return image
-
-
 def render_key(
     spec: KeywaySpec, bitting: tuple[int, ...], rng: np.random.Generator, settings: RenderSettings, size: int
 ) -> RenderedKey:
@@ -447,14 +314,14 @@ def render_key(
     alpha = key[..., 3:] / 255.0
 
     kind = str(rng.choice(settings.backgrounds))
-    photo = _background(kind, size, rng)
-    scale = size / _REFERENCE_SIDE
+    photo = background(kind, size, rng)
+    scale = size / REFERENCE_SIDE
     if settings.shadow > 0:
-        _cast_shadow(photo, alpha[..., 0], rng, settings.shadow, scale)
+        cast_shadow(photo, alpha[..., 0], rng, settings.shadow, scale)
     photo = photo * (1 - alpha) + key[..., :3] * alpha
     if settings.lighting > 0:
-        photo = _light(photo, rng, settings.lighting)
-    image = _camera(photo, rng, settings, scale)
+        photo = light(photo, rng, settings.lighting)
+    image = camera(photo, rng, settings, scale)
     info = RenderInfo(
         px_per_in=px_per_in,
         key_to_pixel=tuple(tuple(float(v) for v in row) for row in to_out @ np.array(to_px)),

@@ -2,7 +2,8 @@
 
 Every sample is drawn from its own generator, seeded from (seed, index), so a data set does not
 depend on the number of worker processes and the same seed gives byte-identical images. Only
-MACS-valid bittings are drawn (uniformly, `keys.sample_bitting`).
+MACS-valid bittings are drawn uniformly from the pipeline's side of the keyspace (`keys.keyspace`): the
+pretrained base model is trained on the other side only.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from keylike.config import check
+from keylike.data.photo import RenderedScene, render_no_key
 from keylike.data.rendering import RenderedKey, RenderSettings, render_key
 from keylike.errors import ConfigError
 from keylike.io import atomic_directory, atomic_write_bytes, atomic_write_text
-from keylike.keys import KeyLabel, get_spec, keyway_codes, sample_bitting
+from keylike.keys import NO_KEY, KeyLabel, get_spec, keyway_codes
+from keylike.keys.keyspace import PIPELINE_SIDE, sample_bitting_on_side
 
 LABELS_NAME = "labels.jsonl"
 """The JSONL of a data set in the Keylike format."""
@@ -35,16 +38,16 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class SyntheticKey:
-    """One synthetic sample: its labels and the rendered photo."""
+    """One synthetic sample: its labels and the rendered photo (a key, or a scene with no key)."""
 
     index: int
     label: KeyLabel
-    rendered: RenderedKey
+    rendered: RenderedKey | RenderedScene
 
 
 def check_keyway_mix(keyway_mix: Mapping[str, float], key: str = "ingest.keyway_mix") -> None:
-    """Raise ConfigError unless the mix names known keyways with weights >= 0 and a positive total."""
-    known = keyway_codes()
+    """Raise ConfigError unless the mix names known keyways (or NONE, no key) with weights >= 0 and a positive total."""
+    known = [*keyway_codes(), NO_KEY]
     unknown = sorted(set(keyway_mix) - set(known))
     check(not unknown, key, f"has unknown keyways {unknown}; known: {known}")
     check(all(float(w) >= 0 for w in keyway_mix.values()), key, f"weights must be >= 0, got {dict(keyway_mix)}")
@@ -65,11 +68,25 @@ def plan_keyways(n: int, keyway_mix: Mapping[str, float], seed: int) -> list[str
     return plan
 
 
-def synthesize_key(seed: int, index: int, keyway: str, settings: RenderSettings, size: int) -> SyntheticKey:
-    """Sample `index` of a data set: a MACS-valid bitting and its photo, both from the generator (seed, index)."""
-    spec = get_spec(keyway)
+def with_no_key_share(keyway_mix: Mapping[str, float], no_key_share: float) -> dict[str, float]:
+    """`keyway_mix` plus photos with no key (NONE) making up `no_key_share` of the samples."""
+    check(0 <= no_key_share < 1, "ingest.no_key_share", f"must be in [0, 1), got {no_key_share}")
+    mix = {code: float(weight) for code, weight in keyway_mix.items()}
+    if no_key_share > 0:
+        mix[NO_KEY] = no_key_share / (1 - no_key_share) * sum(mix.values())
+    return mix
+
+
+def synthesize_key(
+    seed: int, index: int, keyway: str, settings: RenderSettings, size: int, side: str = PIPELINE_SIDE
+) -> SyntheticKey:
+    """Sample `index` of a data set, from the generator (seed, index): a MACS-valid bitting on keyspace
+    `side` and its photo, or (keyway NONE) a photo with no key."""
     rng = np.random.default_rng([seed, index])
-    bitting = sample_bitting(spec, rng)
+    if keyway == NO_KEY:
+        return SyntheticKey(index, KeyLabel.no_key(), render_no_key(rng, settings, size))
+    spec = get_spec(keyway)
+    bitting = sample_bitting_on_side(spec, rng, side)
     rendered = render_key(spec, bitting, rng, settings, size)
     return SyntheticKey(index, KeyLabel(spec.code, bitting, spec.brand), rendered)
 

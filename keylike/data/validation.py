@@ -28,7 +28,7 @@ from keylike.config import check, config_from_block
 from keylike.data.manifest import MANIFEST_NAME, QUARANTINE_NAME, ManifestRecord
 from keylike.errors import AnswerParseError, KeylikeError, ValidationFailedError
 from keylike.io import atomic_directory, write_json
-from keylike.keys import KeyLabel, KeywaySpec, format_answer, keyway_codes, load_specs, parse_answer
+from keylike.keys import NO_KEY, KeyLabel, KeywaySpec, format_answer, keyway_codes, load_specs, parse_answer
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -238,7 +238,7 @@ def _is_true(name: str, rule: str) -> _Check:
 def _checks(config: ValidateConfig, quarantined: int) -> list[_Check]:
     """The suite, in the order the report lists it."""
     lo, hi = config.min_image_side, config.max_image_side
-    modes, codes = list(config.image_modes), keyway_codes()
+    modes, codes = list(config.image_modes), [*keyway_codes(), NO_KEY]
 
     def side(name: str) -> _Check:
         column = f"image_{name}"
@@ -389,6 +389,17 @@ def _label_columns(record: ManifestRecord, reasons: dict[str, str]) -> dict[str,
         "macs_respected": None,
         "answer_round_trips": _flag(reasons, "answer_round_trips", _round_trip_problem(record.label)),
     }
+    if record.label.is_no_key:
+        columns.update(
+            brand_matches_keyway=_flag(reasons, "brand_matches_keyway",
+                                       f"a photo with no key (keyway {NO_KEY}) has brand '', got {record.brand!r}"
+                                       if record.brand else None),
+            bitting_length_matches=_flag(reasons, "bitting_length_matches",
+                                         f"a photo with no key (keyway {NO_KEY}) has no bitting, got "
+                                         f"{_bitting_text(record.bitting)}" if record.bitting else None),
+            depths_in_range=True, macs_respected=True,
+        )
+        return columns
     spec = load_specs().get(record.keyway)
     if spec is None:
         return columns

@@ -38,8 +38,21 @@ from keylike.evaluation.metrics import (
     per_position_accuracy,
 )
 from keylike.evaluation.parsing import parse_fields
+from keylike.evaluation.threshold import (
+    TEMPERATURES,
+    Calibration,
+    choose_min_confidence,
+    log_loss,
+    presented,
+)
 from keylike.io import write_json
-from keylike.model.inference import DEVICES, DTYPES, generate_answers, load_for_inference
+from keylike.keys import NO_KEY
+from keylike.model.inference import (
+    DEVICES,
+    DTYPES,
+    generate_answers,
+    load_for_inference,
+)
 
 SPLITS = ("train", "val", "test")
 PLOT_FILES = {
@@ -78,6 +91,9 @@ class BenchmarkConfig:
     """Untimed batches run first (kernel selection, compilation, caches)."""
     cpu_threads: int = 1
     """torch threads on a CPU (1 gives stable timings and bit-identical runs); 0 keeps torch's default."""
+    grammar: bool = True
+    """Decode inside the answer grammar (keylike.model.grammar), as `keylike serve` and `predict` do;
+    false measures what the model writes unconstrained."""
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "benchmark.batch_size", f"must be >= 1, got {self.batch_size}")
@@ -142,16 +158,34 @@ def check_test_split(splits: dict[str, list[ManifestRecord]]) -> None:
         raise SplitLeakError(f"{len(leaks)} leak(s) from train/val into test: {shown}. Re-run the split stage.")
 
 
-def score_generations(records: Sequence[ManifestRecord], generations: Sequence[Any], bins: int) -> BenchmarkResult:
-    """Field metrics, confidence calibration and plot rows of generations (with .text, .token_spans, .token_probs)."""
+def no_key_metrics(truths: Sequence[Any], answers: Sequence[Any]) -> dict[str, Any]:
+    """How photos with no key are told apart: share of them answered NO KEY, share of key photos answered NO KEY."""
+    no_keys = [a for t, a in zip(truths, answers) if t.is_no_key]
+    keys = [a for t, a in zip(truths, answers) if not t.is_no_key]
+    return {
+        "no_key_images": len(no_keys),
+        "no_key_recognised": round(sum(a.keyway == NO_KEY for a in no_keys) / len(no_keys), 6) if no_keys else None,
+        "key_called_no_key": round(sum(a.keyway == NO_KEY for a in keys) / len(keys), 6) if keys else None,
+    }
+
+
+def score_generations(
+    records: Sequence[ManifestRecord], generations: Sequence[Any], bins: int, min_confidence: float = 0.0
+) -> BenchmarkResult:
+    """Field metrics (on key photos), no-key rates, confidence calibration (every photo) and plot rows of
+    generations (with .text, .token_spans, .token_probs); `presented`: what `min_confidence` lets through."""
     if len(records) != len(generations):
         raise ValueError(f"{len(records)} test records but {len(generations)} generations")
     truths = [r.label for r in records]
     answers = [parse_fields(g.text) for g in generations]
     confidences = [answer_confidence(a, g.token_spans, g.token_probs) for a, g in zip(answers, generations)]
     correct = [is_exact_match(t, a) for t, a in zip(truths, answers)]
-    metrics: dict[str, Any] = field_metrics(truths, answers)
-    metrics["test_images"] = metrics.pop("images")
+    keys = [i for i, t in enumerate(truths) if not t.is_no_key]
+    metrics: dict[str, Any] = field_metrics([truths[i] for i in keys], [answers[i] for i in keys])
+    metrics["test_images"] = len(records)
+    metrics["key_images"] = metrics.pop("images")
+    metrics.update(no_key_metrics(truths, answers))
+    metrics["presented"] = presented(confidences, correct, min_confidence)
     metrics["calibration"] = {
         "correct_means": "exact_match",
         "bins": bins,
@@ -174,6 +208,33 @@ def score_generations(records: Sequence[ManifestRecord], generations: Sequence[A
         "reliability": reliability_bins(confidences, correct, bins),
     }
     return BenchmarkResult(metrics, plots)
+
+
+def calibrate_on_val(
+    model_dir: Path, split_dir: Path, images_dir: Path, min_accuracy: float, *, batch_size: int = 16,
+    max_new_tokens: int = 32,
+) -> dict[str, Any]:
+    """Fit the model's calibration (temperature, then threshold) on the val split and store it in `model_dir`
+    (keylike.evaluation.threshold); returns the evidence."""
+    records = read_splits(split_dir)["val"]
+    images = [_open_image(images_dir, r) for r in records]
+    model, processor = load_for_inference(model_dir)
+    fits = []
+    for temperature in TEMPERATURES:
+        generations = generate_answers(model, processor, images, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                                       temperature=temperature)
+        answers = [parse_fields(g.text) for g in generations]
+        confidences = [answer_confidence(a, g.token_spans, g.token_probs) for a, g in zip(answers, generations)]
+        correct = [is_exact_match(r.label, a) for r, a in zip(records, answers)]
+        fits.append((log_loss(confidences, correct), temperature, confidences, correct))
+    loss, temperature, confidences, correct = min(fits, key=lambda fit: fit[0])
+    calibration = Calibration(temperature, choose_min_confidence(confidences, correct, min_accuracy))
+    shown = presented(confidences, correct, calibration.min_confidence)
+    evidence = {"chosen_on": "val", "val_images": len(records), "val_log_loss": round(loss, 6),
+                "min_presented_accuracy": min_accuracy, "val_coverage": shown["coverage"],
+                "val_presented_accuracy": shown["accuracy"]}
+    calibration.write(model_dir, evidence)
+    return {"temperature": temperature, "min_confidence": calibration.min_confidence, **evidence}
 
 
 def latency_metrics(latencies_s: Sequence[float], total_s: float) -> dict[str, float]:
@@ -206,8 +267,10 @@ def run_benchmark(config: BenchmarkConfig, model_dir: Path, split_dir: Path, ima
     if config.cpu_threads:
         torch.set_num_threads(config.cpu_threads)
     model, processor = load_for_inference(model_dir, config.device, config.dtype)
+    calibration = Calibration.read(model_dir)
     settings = dict(batch_size=config.batch_size, max_new_tokens=config.max_new_tokens,
-                    cache_implementation=config.cache_implementation)
+                    cache_implementation=config.cache_implementation, temperature=calibration.temperature,
+                    grammar=config.grammar)
     for _ in range(config.warmup_batches):
         generate_answers(model, processor, images[: config.batch_size], **settings)
     cuda = model.device.type == "cuda"
@@ -216,7 +279,8 @@ def run_benchmark(config: BenchmarkConfig, model_dir: Path, split_dir: Path, ima
     started = time.perf_counter()
     generations = generate_answers(model, processor, images, progress=True, **settings)
     total_s = time.perf_counter() - started
-    result = score_generations(records, generations, config.calibration_bins)
+    result = score_generations(records, generations, config.calibration_bins, calibration.min_confidence)
+    result.metrics["calibration"]["temperature"] = calibration.temperature
     result.metrics["latency"] = latency_metrics([g.latency_s for g in generations], total_s)
     result.metrics["latency"]["batch_size"] = config.batch_size
     result.metrics["memory"] = {

@@ -53,11 +53,12 @@ def field_confidences(
 
 
 def answer_confidence(answer: ParsedAnswer, token_spans: Sequence[Span], token_probs: Sequence[float]) -> float:
-    """The product of the probabilities of all value tokens of a compliant answer; 0 otherwise."""
+    """The product of the probabilities of all value tokens of a compliant answer (`NO KEY`: its own
+    tokens); 0 otherwise."""
     _check_tokens(token_spans, token_probs)
     if not answer.compliant:
         return 0.0
-    tokens = set().union(*(_value_tokens(answer.spans[name], token_spans) for name in FIELDS))
+    tokens = set().union(*(_value_tokens(answer.spans[name], token_spans) for name in FIELDS if name in answer.spans))
     return _product(token_probs, tokens)
 
 

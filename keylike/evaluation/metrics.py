@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from keylike.evaluation.parsing import ParsedAnswer
-from keylike.keys import KeyLabel, keyway_codes
+from keylike.keys import NO_KEY, KeyLabel, keyway_codes
 
 NO_ANSWER = "(none)"
 """The predicted class of an answer without a readable KEYWAY line, in confusion data."""
@@ -105,7 +105,7 @@ def depth_error_histogram(truths: Sequence[KeyLabel], answers: Sequence[ParsedAn
 def keyway_confusion(truths: Sequence[KeyLabel], answers: Sequence[ParsedAnswer]) -> list[dict]:
     """Rows {actual, predicted} per image; no KEYWAY line predicts NO_ANSWER, an unknown code OTHER_ANSWER."""
     _check_lengths(truths, answers)
-    known = set(keyway_codes())
+    known = {*keyway_codes(), NO_KEY}
     return [
         {"actual": t.keyway, "predicted": NO_ANSWER if a.keyway is None else a.keyway if a.keyway in known else OTHER_ANSWER}
         for t, a in zip(truths, answers)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from keylike.errors import AnswerParseError
-from keylike.keys import KeyLabel, parse_answer
+from keylike.keys import NO_KEY_ANSWER, KeyLabel, parse_answer
 
 FIELDS = ("keyway", "bitting", "brand")
 """The answer's fields, in answer order."""
@@ -45,7 +45,12 @@ class ParsedAnswer:
 
 
 def parse_fields(text: str) -> ParsedAnswer:
-    """Read `text` strictly and field by field (see the module docstring for the rules)."""
+    """Read `text` strictly and field by field (see the module docstring for the rules); `NO KEY` reads as
+    keyway NONE with no bitting and no brand."""
+    if text.strip() == NO_KEY_ANSWER:
+        label = KeyLabel.no_key()
+        span = (text.index(NO_KEY_ANSWER), text.index(NO_KEY_ANSWER) + len(NO_KEY_ANSWER))
+        return ParsedAnswer(text, label.keyway, label.bitting, label.brand, {"keyway": span}, label)
     values: dict[str, str | None] = {}
     spans: dict[str, tuple[int, int]] = {}
     matches: dict[str, list[re.Match[str]]] = {}

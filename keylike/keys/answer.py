@@ -7,13 +7,18 @@ from dataclasses import dataclass
 
 from keylike.errors import AnswerParseError, InvalidBittingError, UnknownKeywayError
 from keylike.keys.bittings import validate_bitting
-from keylike.keys.specs import get_spec
+from keylike.keys.specs import KeywaySpec, get_spec
 
 INSTRUCTION = (
     "Identify this house key. Answer in exactly three lines: KEYWAY: <keyway code>, "
     "BITTING: <cut depth codes from bow to tip, comma-separated>, BRAND: <brand>."
 )
 """The fixed prompt: it names the format, never a label (the prototype leaked labels into its prompt)."""
+
+NO_KEY = "NONE"
+"""The keyway code of a photo with no key in it (its label has no bitting and no brand)."""
+NO_KEY_ANSWER = "NO KEY"
+"""What the model answers for a photo with no key in it."""
 
 _ANSWER_RE = re.compile(r"KEYWAY: (?P<keyway>[A-Z0-9]+)\nBITTING: (?P<bitting>\d(?:,\d)*)\nBRAND: (?P<brand>[A-Za-z ]+)")
 
@@ -26,15 +31,29 @@ class KeyLabel:
     bitting: tuple[int, ...]
     brand: str
 
+    @classmethod
+    def no_key(cls) -> KeyLabel:
+        """The label of a photo with no key in it."""
+        return cls(NO_KEY, (), "")
+
+    @property
+    def is_no_key(self) -> bool:
+        """True for the label of a photo with no key in it."""
+        return self.keyway == NO_KEY
+
 
 def format_answer(label: KeyLabel) -> str:
-    """The training target, e.g. `KEYWAY: SC1\\nBITTING: 1,2,5,3,7\\nBRAND: Schlage`."""
+    """The training target, e.g. `KEYWAY: SC1\\nBITTING: 1,2,5,3,7\\nBRAND: Schlage`, or `NO KEY`."""
+    if label.is_no_key:
+        return NO_KEY_ANSWER
     return f"KEYWAY: {label.keyway}\nBITTING: {','.join(map(str, label.bitting))}\nBRAND: {label.brand}"
 
 
 def parse_answer(text: str) -> KeyLabel:
-    """Parse an answer strictly: exactly the three lines, a known keyway, its brand, a cuttable bitting."""
+    """Parse an answer strictly: `NO KEY`, or exactly the three lines, a known keyway, its brand, a cuttable bitting."""
     stripped = text.strip()
+    if stripped == NO_KEY_ANSWER:
+        return KeyLabel.no_key()
     match = _ANSWER_RE.fullmatch(stripped)
     if match is None:
         raise AnswerParseError(text, "expected exactly 'KEYWAY: ..\\nBITTING: d,d,..\\nBRAND: ..'")
@@ -51,3 +70,59 @@ def parse_answer(text: str) -> KeyLabel:
     if label.brand != spec.brand:
         raise AnswerParseError(text, f"brand {label.brand!r} does not make keyway {spec.code} ({spec.brand})")
     return label
+
+
+def is_answer_prefix(text: str) -> bool:
+    """True when `text` can still grow into an answer `parse_answer` accepts (a known keyway, its brand,
+    depths in range, MACS respected, the keyway's number of cuts); the answer grammar of decoding."""
+    if NO_KEY_ANSWER.startswith(text):
+        return True
+    head = "KEYWAY: "
+    if len(text) <= len(head):
+        return head.startswith(text)
+    if not text.startswith(head):
+        return False
+    code, newline, rest = text[len(head):].partition("\n")
+    if not newline:
+        return any(known.startswith(code) for known in _codes())
+    if code not in _codes():
+        return False
+    spec = get_spec(code)
+    head = "BITTING: "
+    if len(rest) <= len(head):
+        return head.startswith(rest)
+    if not rest.startswith(head):
+        return False
+    bitting, newline, brand = rest[len(head):].partition("\n")
+    if not _bitting_prefix_valid(spec, bitting, complete=bool(newline)):
+        return False
+    return not newline or f"BRAND: {spec.brand}".startswith(brand)
+
+
+def is_complete_answer(text: str) -> bool:
+    """True when `text` is a whole answer `parse_answer` accepts."""
+    try:
+        parse_answer(text)
+    except AnswerParseError:
+        return False
+    return text == text.strip()
+
+
+def _codes() -> tuple[str, ...]:
+    from keylike.keys.specs import keyway_codes
+
+    return tuple(keyway_codes())
+
+
+def _bitting_prefix_valid(spec: KeywaySpec, bitting: str, complete: bool) -> bool:
+    """The comma-separated depths so far: single digits in range, MACS kept, no more cuts than the keyway has."""
+    if not re.fullmatch(r"(\d,)*\d?", bitting):
+        return False
+    depths = [int(d) for d in bitting.split(",") if d]
+    if complete and (bitting.endswith(",") or len(depths) != spec.cuts):
+        return False
+    if len(depths) > spec.cuts or (bitting.endswith(",") and len(depths) >= spec.cuts):
+        return False
+    if any(d < spec.min_depth or d > spec.max_depth for d in depths):
+        return False
+    return all(abs(a - b) <= spec.macs for a, b in zip(depths, depths[1:]))

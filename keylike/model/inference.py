@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from keylike.errors import ConfigError
 from keylike.keys import INSTRUCTION
+from keylike.model.grammar import AnswerGrammar
 
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -105,13 +106,19 @@ def generate_answers(
     batch_size: int = 8,
     max_new_tokens: int = 32,
     cache_implementation: str | None = None,
+    temperature: float = 1.0,
+    grammar: bool = True,
     progress: bool = False,
 ) -> list[Generation]:
     """Greedy answers to the fixed prompt for each image, in order, with per-token probabilities.
 
     `cache_implementation`: None (transformers' dynamic cache), `static`, or `auto` (see
-    `resolve_cache_implementation`).
+    `resolve_cache_implementation`). `temperature` scales the logits the probabilities are computed
+    from (the model's calibration, keylike.evaluation.threshold); greedy answers do not depend on it.
+    `grammar`: decode inside the answer grammar (keylike.model.grammar) when the tokenizer allows it.
     """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     cache_implementation = resolve_cache_implementation(cache_implementation, model.device.type)
@@ -121,7 +128,10 @@ def generate_answers(
     results: list[Generation] = []
     for start in tqdm(starts, desc="generate", unit="batch", disable=not progress):
         batch = [image.convert("RGB") for image in images[start : start + batch_size]]
-        results.extend(_generate_batch(model, processor, prompt, batch, max_new_tokens, cache_implementation, stops))
+        results.extend(
+            _generate_batch(model, processor, prompt, batch, max_new_tokens, cache_implementation, stops, temperature,
+                            grammar and AnswerGrammar.supports(processor.tokenizer))
+        )
     return results
 
 
@@ -140,6 +150,8 @@ def _generate_batch(
     max_new_tokens: int,
     cache_implementation: str | None,
     stops: set[int],
+    temperature: float,
+    grammar: bool,
 ) -> list[Generation]:
     import torch
 
@@ -155,7 +167,13 @@ def _generate_batch(
         name: value.to(device, dtype=model.dtype) if value.is_floating_point() else value.to(device)
         for name, value in inputs.items()
     }
-    extra = {"cache_implementation": cache_implementation} if cache_implementation else {}
+    extra: dict[str, Any] = {"cache_implementation": cache_implementation} if cache_implementation else {}
+    if grammar:
+        from transformers import LogitsProcessorList
+
+        extra["logits_processor"] = LogitsProcessorList(
+            [AnswerGrammar(processor.tokenizer, inputs["input_ids"].shape[1], stops)]
+        )
     with torch.inference_mode():
         output = model.generate(
             **inputs,
@@ -168,7 +186,7 @@ def _generate_batch(
     _synchronize(device)
     latency = time.perf_counter() - started
     new_tokens = output.sequences[:, inputs["input_ids"].shape[1] :]
-    logits = torch.stack(output.logits, dim=1).float()  # (batch, steps, vocab)
+    logits = torch.stack(output.logits, dim=1).float() / temperature  # (batch, steps, vocab)
     probs = torch.softmax(logits, dim=-1).gather(-1, new_tokens.unsqueeze(-1)).squeeze(-1)
     return [
         _to_generation(processor.tokenizer, ids.tolist(), p.tolist(), stops, latency)

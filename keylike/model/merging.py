@@ -8,6 +8,7 @@ A smoke check reloads the saved model with `AutoModelForImageTextToText` and ans
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,14 @@ class MergeConfig:
     """Image side the processor resizes to (`train.image_size`)."""
     seed: int
     """base.seed (the smoke image and generation are deterministic anyway)."""
+    min_presented_accuracy: float = 0.95
+    """Answers are presented as readings only above the confidence at which, on the val split, at
+    least this share of presented answers is exactly right (keylike.evaluation.threshold)."""
 
     def __post_init__(self) -> None:
         check(self.dtype in MERGE_DTYPES, "merge.dtype", f"must be one of {', '.join(MERGE_DTYPES)}, got {self.dtype!r}")
+        check(0 < self.min_presented_accuracy <= 1, "merge.min_presented_accuracy",
+              f"must be in (0, 1], got {self.min_presented_accuracy}")
         check(self.image_size >= 32, "train.image_size", f"must be >= 32, got {self.image_size}")
 
     @classmethod
@@ -72,8 +78,15 @@ def smoke_image(size: int) -> Image.Image:
     return image
 
 
-def merge_adapter(config: MergeConfig, *, adapter_dir: Path | str, out_dir: Path | str) -> dict[str, Any]:
-    """Merge `adapter_dir` into the base model, save it to `out_dir` with the processor; return metrics."""
+def merge_adapter(
+    config: MergeConfig, *, adapter_dir: Path | str, out_dir: Path | str,
+    finalize: Callable[[Path], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Merge `adapter_dir` into the base model, save it to `out_dir` with the processor; return metrics.
+
+    `finalize(folder)` runs on the saved model before it replaces `out_dir` (the merge stage chooses the
+    confidence threshold there); its metrics are returned under `finalize`.
+    """
     import torch
     from peft import PeftModel
     from transformers import AutoProcessor
@@ -94,7 +107,9 @@ def merge_adapter(config: MergeConfig, *, adapter_dir: Path | str, out_dir: Path
     with atomic_directory(out_dir) as tmp:
         merged.save_pretrained(tmp)
         processor.save_pretrained(tmp)
+        finalized = finalize(tmp) if finalize else None
     return {
+        **({"finalize": finalized} if finalized is not None else {}),
         "base_model": config.base_model,
         "dtype": config.dtype,
         "trained_in_4bit": bool(info.get("load_in_4bit", False)),

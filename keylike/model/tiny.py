@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from keylike.keys import INSTRUCTION, KeyLabel, format_answer, load_specs
+from keylike.keys import INSTRUCTION, NO_KEY_ANSWER, KeyLabel, format_answer, load_specs
 
 SPECIAL_TOKENS = (
     "<pad>",
@@ -45,7 +45,10 @@ GEMMA_MEDIA_TOKENS = {
 }
 """The named media tokens `Gemma3nProcessor` looks up on the tokenizer."""
 
-BUILD_VERSION = 3
+MOBILENETV5 = "mobilenetv5_300m_enc"
+"""Gemma 3n's own vision tower."""
+
+BUILD_VERSION = 4
 """Part of the fingerprint: bump it when build_tiny_model changes the weights it makes."""
 
 CHAT_TEMPLATE = """{{ bos_token }}
@@ -108,11 +111,17 @@ class TinyConfig:
     """Width of each attention head."""
     per_layer_size: int = 16
     """Width of Gemma 3n's per-layer input embeddings."""
+    vision_architecture: str = MOBILENETV5
+    """timm architecture of the vision tower: Gemma 3n's MobileNetV5, or another timm CNN whose
+    final feature map (stride 32) gives the image tokens (e.g. `resnet18`)."""
     vision_channel_multiplier: float = 1 / 64
     """MobileNetV5's channel multiplier (1.0 is the real encoder)."""
+    vision_hidden_size: int = 2048
+    """Channels of the vision tower's output (2048 for MobileNetV5, 512 for resnet18)."""
     image_tokens: int = 16
-    """Soft tokens per image (a square number: the fusion adapter pools to sqrt x sqrt); 16 (4 x 4)
-    lets some tokens see mostly key and little background."""
+    """Soft tokens per image (a square number: MobileNetV5's fusion adapter pools to sqrt x sqrt;
+    another CNN's stride-32 map must have this many cells); 16 (4 x 4) lets some tokens see mostly
+    key and little background."""
     image_size: int = 64
     """Default image side of the processor (training sets its own)."""
     qk_norm_weight: float | None = None
@@ -137,7 +146,7 @@ def tokenizer_corpus() -> list[str]:
         format_answer(KeyLabel(spec.code, tuple(spec.depth_codes[i % len(spec.depth_codes)] for i in range(spec.cuts)), spec.brand))
         for spec in load_specs().values()
     ]
-    return [INSTRUCTION, "user\nmodel\n", *answers]
+    return [INSTRUCTION, "user\nmodel\n", NO_KEY_ANSWER, *answers]
 
 
 def build_tokenizer(config: TinyConfig = TinyConfig()) -> Any:
@@ -224,11 +233,7 @@ def build_model_config(config: TinyConfig = TinyConfig()) -> Any:
             "eos_token_id": eos,
             "bos_token_id": ids["bos"],
         },
-        vision_config={
-            "model_args": {"channel_multiplier": config.vision_channel_multiplier, "msfa_output_resolution": fusion_side},
-            "vocab_offset": vision_offset,
-            "vocab_size": MEDIA_VOCAB,
-        },
+        vision_config={**vision_tower_config(config), "vocab_offset": vision_offset, "vocab_size": MEDIA_VOCAB},
         audio_config={
             "vocab_offset": audio_offset,
             "vocab_size": MEDIA_VOCAB,
@@ -249,6 +254,19 @@ def build_model_config(config: TinyConfig = TinyConfig()) -> Any:
         eos_token_id=eos,
         bos_token_id=ids["bos"],
     )
+
+
+def vision_tower_config(config: TinyConfig) -> dict[str, Any]:
+    """The tower part of `Gemma3nVisionConfig`: MobileNetV5 shrunk, or another timm CNN at full width."""
+    side = round(config.image_tokens**0.5)
+    if config.vision_architecture == MOBILENETV5:
+        return {"model_args": {"channel_multiplier": config.vision_channel_multiplier, "msfa_output_resolution": side}}
+    if config.image_size != 32 * side:
+        raise ValueError(
+            f"{config.vision_architecture} gives one token per 32 px: image_size {config.image_size} needs "
+            f"image_tokens {(config.image_size // 32) ** 2}, got {config.image_tokens}"
+        )
+    return {"architecture": config.vision_architecture, "hidden_size": config.vision_hidden_size, "model_args": {}}
 
 
 def build_tiny_model(config: TinyConfig = TinyConfig()) -> tuple[Any, Any]:

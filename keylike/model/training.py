@@ -231,10 +231,48 @@ def _hf_backend(config: TrainConfig) -> Backend:
     )
     if config.load_in_4bit:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
+    freeze_vision_batch_norm(model)
+    if config.lora_scope == "encoder":
+        copy_vision_output(model)
     model = get_peft_model(model, lora_config(config, model))
     if config.compile_layers:
         compile_decoder_layers(model)
     return Backend(model, processor, None, "prompt_completion", processor)
+
+
+def freeze_vision_batch_norm(model: Any) -> int:
+    """Keep the vision tower's batch-norm statistics as pretrained while fine-tuning; returns how many.
+
+    The trainer puts the model in train mode, where a BatchNorm2d normalises by the batch's own
+    statistics and overwrites its running ones: a CNN tower (the embedded base's ResNet) would then
+    see other features than at inference, and a frozen tower would change. timm's FrozenBatchNorm2d
+    always uses the stored statistics (MobileNetV5 has no batch norm: nothing to do there).
+    """
+    import torch
+    from timm.layers import freeze_batch_norm_2d
+
+    wrappers = [m for name, m in model.named_modules() if name.endswith("vision_tower") and hasattr(m, "timm_model")]
+    frozen = 0
+    for wrapper in wrappers:
+        frozen += sum(isinstance(m, torch.nn.BatchNorm2d) for m in wrapper.timm_model.modules())
+        wrapper.timm_model = freeze_batch_norm_2d(wrapper.timm_model)
+    return frozen
+
+
+def copy_vision_output(model: Any) -> None:
+    """Give the vision tower's output its own storage, so a trained tower can backpropagate.
+
+    Gemma 3n scales the tower's output in place (`last_hidden_state *= ...`); when the tower ends in an
+    in-place ReLU (a ResNet) and its weights are trained, autograd then finds the ReLU's saved output
+    modified. A forward hook on the tower returns a copy; MobileNetV5 is unaffected either way.
+    """
+    def hook(module: Any, args: Any, kwargs: Any, output: Any) -> Any:
+        output.last_hidden_state = output.last_hidden_state.clone()
+        return output
+
+    for name, module in model.named_modules():
+        if name.endswith("vision_tower") and hasattr(module, "timm_model"):
+            module.register_forward_hook(hook, with_kwargs=True)
 
 
 def compile_decoder_layers(model: Any) -> int:

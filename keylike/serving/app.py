@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from PIL import Image
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -67,8 +67,16 @@ class Analysis(BaseModel):
     risk: dict[str, Any] | None
     sources: list[dict[str, Any]]
     answer: str
-    error: str | None = None
-    message: str | None = None
+    error: str | None = Field(
+        None,
+        description="Why `success` is false: `no_key` (no key in the photo), `low_confidence` (a reading below the "
+        "model's calibrated threshold; it is in `bestGuess`), `invalid_bitting` (keyway and brand were read and are "
+        "kept, the bitting cannot be cut on that keyway), `answer_unparseable` (nothing usable).",
+    )
+    message: str | None = Field(None, description="What happened and what to do, for a person.")
+    bestGuess: dict[str, Any] | None = Field(
+        None, description="With `error: low_confidence`: the reading the model is unsure of, in the shape of a successful answer."
+    )
 
 
 class ErrorBody(BaseModel):
@@ -186,7 +194,7 @@ def create_app(predictor: Predictor, config: ServeConfig | None = None) -> FastA
         data = await _read_upload(request, config.limits)
         image = await run_in_threadpool(decode_image, data, config.limits)
         answer = await queue.submit(image)
-        return await run_in_threadpool(analyze_answer, answer.text, float(answer.confidence))
+        return await run_in_threadpool(analyze_answer, answer.text, float(answer.confidence), predictor.min_confidence)
 
     @app.get("/health", response_model=Health)
     async def health() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from keylike.evaluation.confidence import answer_confidence
 from keylike.evaluation.parsing import parse_fields
+from keylike.evaluation.threshold import Calibration
 from keylike.serving.images import BadImageError, ImageLimits, decode_image
 from keylike.serving.response import analyze_answer
 
@@ -29,6 +30,8 @@ class Predictor(Protocol):
 
     name: str
     """Shown by GET /health (the model directory)."""
+    min_confidence: float
+    """Readings below this confidence are answered `low_confidence` (keylike.evaluation.threshold)."""
 
     def generate(self, images: Sequence[Image.Image]) -> Sequence[Answer]:
         """One answer per image, in order, from one generate call."""
@@ -43,6 +46,8 @@ class ModelPredictor:
         self.max_new_tokens = max_new_tokens
         from keylike.model.inference import load_for_inference
 
+        self.calibration = Calibration.read(model_dir)
+        self.min_confidence = self.calibration.min_confidence
         self.model, self.processor = load_for_inference(model_dir, device, dtype)
 
     def generate(self, images: Sequence[Image.Image]) -> list[Answer]:
@@ -52,6 +57,7 @@ class ModelPredictor:
         generations = generate_answers(
             self.model, self.processor, list(images), batch_size=max(1, len(images)), max_new_tokens=self.max_new_tokens,
             cache_implementation=AUTO_CACHE,  # static + compiled decode on a GPU: fastest measured
+            temperature=self.calibration.temperature,
         )
         return [
             Answer(g.text, answer_confidence(parse_fields(g.text), g.token_spans, g.token_probs)) for g in generations
@@ -60,7 +66,7 @@ class ModelPredictor:
 
 def analyze_images(predictor: Predictor, images: Sequence[Image.Image]) -> list[dict[str, Any]]:
     """The web app's JSON for each image (one generate call)."""
-    return [analyze_answer(a.text, float(a.confidence)) for a in predictor.generate(images)]
+    return [analyze_answer(a.text, float(a.confidence), predictor.min_confidence) for a in predictor.generate(images)]
 
 
 def _read_photo(path: Path, limits: ImageLimits) -> Image.Image:

@@ -137,3 +137,18 @@ def test_synth_command_bad_keyway_exits_2(tmp_path: Path, capsys: pytest.Capture
     assert cli_main(["synth", "--n", "2", "--out", str(tmp_path / "x"), "--keyways", "ZZ9"]) == 2
     assert "--keyways has unknown keyways ['ZZ9']" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_no_key_samples_are_photos_answered_no_key() -> None:
+    from keylike.data.synthesis import with_no_key_share
+    from keylike.keys import NO_KEY
+
+    mix = with_no_key_share({"SC1": 1, "KW1": 1}, 0.2)
+    assert mix[NO_KEY] == 0.5  # 0.5 of 2.5 = 20 %
+    plan = plan_keyways(50, mix, seed=1)
+    assert plan.count(NO_KEY) == 10
+    sample = synthesize_key(1, 0, NO_KEY, RenderSettings(), 64)
+    assert sample.label.is_no_key and sample.rendered.image.size == (64, 64)
+    assert sample.rendered.jpeg_bytes()[:2] == b"\xff\xd8"
+    with pytest.raises(ConfigError, match="no_key_share"):
+        with_no_key_share({"SC1": 1}, 1.0)

@@ -65,3 +65,11 @@ def test_wrong_keyway_can_still_be_compliant():
     """A cuttable answer for the wrong key is compliant: compliance is not correctness."""
     answer = parse_fields("KEYWAY: KW1\nBITTING: 1,2,5,3,7\nBRAND: Kwikset")
     assert answer.compliant and answer.label == KeyLabel("KW1", (1, 2, 5, 3, 7), "Kwikset")
+
+
+def test_no_key_answer_reads_as_keyway_none() -> None:
+    from keylike.keys import NO_KEY
+
+    answer = parse_fields("NO KEY")
+    assert answer.compliant and answer.keyway == NO_KEY and answer.bitting == () and answer.brand == ""
+    assert answer.spans == {"keyway": (0, 6)}

@@ -38,3 +38,11 @@ def test_parse_answer_is_strict(text: str, reason: str) -> None:
     with pytest.raises(AnswerParseError) as info:
         parse_answer(text)
     assert reason in info.value.reason
+
+
+def test_no_key_answer_round_trips() -> None:
+    label = KeyLabel.no_key()
+    assert label.is_no_key and format_answer(label) == "NO KEY"
+    assert parse_answer(" NO KEY\n") == label
+    with pytest.raises(AnswerParseError):
+        parse_answer("NO KEY\nKEYWAY: SC1")

@@ -50,7 +50,7 @@ def test_batched_generation_keeps_order_and_matches_one_by_one(tiny, images):
 def test_tokens_are_greedy_and_probabilities_are_the_models(tiny, images):
     """Re-score the generated tokens with one forward pass: each is the argmax and has the recorded probability."""
     model, processor = tiny
-    (generation,) = generate_answers(model, processor, images[:1], batch_size=1, max_new_tokens=8)
+    (generation,) = generate_answers(model, processor, images[:1], batch_size=1, max_new_tokens=8, grammar=False)
     inputs = processor(text=[build_prompt(processor)], images=[[images[0].convert("RGB")]], return_tensors="pt")
     prompt_length = inputs["input_ids"].shape[1]
     generated = torch.tensor([generation.token_ids])
@@ -111,3 +111,16 @@ def test_auto_cache_is_static_on_cuda_only():
     assert resolve_cache_implementation(AUTO_CACHE, "cpu") is None
     assert resolve_cache_implementation("static", "cpu") == "static"
     assert resolve_cache_implementation(None, "cuda") is None
+
+
+def test_grammar_keeps_answers_possible_and_probabilities_raw(tiny, images):
+    """With the answer grammar, a random model still only writes prefixes of possible answers, and each
+    recorded probability is the model's own (never above that of its unconstrained choice)."""
+    from keylike.keys.answer import is_answer_prefix
+
+    model, processor = tiny
+    free = generate_answers(model, processor, images, batch_size=5, max_new_tokens=12, grammar=False)
+    held = generate_answers(model, processor, images, batch_size=5, max_new_tokens=12, grammar=True)
+    assert not all(is_answer_prefix(g.text) for g in free)  # the random tiny model writes anything
+    assert all(is_answer_prefix(g.text) for g in held)
+    assert all(h.token_probs[0] <= f.token_probs[0] + 1e-6 for f, h in zip(free, held))

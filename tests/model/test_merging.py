@@ -70,7 +70,7 @@ def test_smoke_check_records_the_answer_and_whether_it_parses(tmp_path, make_ada
     metrics = merge_adapter(merge_config(), adapter_dir=adapter, out_dir=tmp_path / "merged")
     assert isinstance(metrics["smoke_answer"], str)
     assert metrics["smoke_parsed"] is (metrics["smoke_parse_error"] is None)
-    assert metrics["smoke_parsed"] is False  # random LoRA weights: noise, recorded, not fatal
+    assert metrics["smoke_parsed"] is True  # random LoRA weights, but the answer grammar keeps the answer possible
 
 
 def test_adapter_trained_in_4bit_is_merged_onto_the_16_bit_base(tmp_path, make_adapter):

@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 def make_config(**overrides) -> TrainConfig:
     """The committed train params on the tiny model, with `overrides`."""
     config = TrainConfig.from_params(load_params(REPO / "params.yaml"))
-    tiny = {"backend": "hf", "base_model": "tiny", "load_in_4bit": False, "precision": "fp32"}
+    tiny = {"backend": "hf", "base_model": "tiny", "load_in_4bit": False, "precision": "fp32", "lora_scope": "language"}
     return replace(config, **{**tiny, **overrides})
 
 

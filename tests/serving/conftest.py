@@ -34,6 +34,7 @@ class FakePredictor:
     """Answers GOOD_ANSWER (BAD_ANSWER for a red photo); records batch sizes; can hold a batch at a gate."""
 
     name = "fake"
+    min_confidence = 0.0
 
     def __init__(self) -> None:
         self.batches: list[int] = []

@@ -94,6 +94,9 @@ def test_health_and_openapi(server: str) -> None:
     analyze = schema["paths"]["/analyze"]["post"]
     assert {"200", "400", "413", "415"} <= set(analyze["responses"])
     assert analyze["requestBody"]["content"]["multipart/form-data"]["schema"]["required"] == ["image"]
+    answer = schema["components"]["schemas"]["Analysis"]["properties"]
+    assert all(code in answer["error"]["description"] for code in ("no_key", "low_confidence", "invalid_bitting"))
+    assert "bestGuess" in answer
     missing = httpx.get(f"{server}/nowhere", timeout=10)
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
 

@@ -26,13 +26,13 @@ torch.set_num_threads(1)
 
 
 def _check_contract(body: dict) -> None:
-    """Every contract field is there; an answer that did not parse has no made-up key fields."""
+    """Every contract field is there; an answer that is not a reading has no made-up key fields."""
     assert set(CONTRACT_FIELDS) <= set(body)
     assert isinstance(body["answer"], str)
     assert 0.0 <= body["confidence"] <= 1.0
     if not body["success"]:
         assert body["keyway"] is None and body["bitting"] is None and body["brand"] is None
-        assert body["error"] == "answer_unparseable"
+        assert body["error"] in ("answer_unparseable", "no_key", "low_confidence")
 
 
 @pytest.fixture(scope="module")

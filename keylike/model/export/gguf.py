@@ -35,6 +35,7 @@ from typing import Any
 from keylike.errors import KeylikeError
 from keylike.model.export.core import ExportConfig, Runner, Sources
 from keylike.model.export.tools import package_versions, require
+from keylike.model.tiny import MOBILENETV5
 
 TEXT_NAME = "model.gguf"
 """The text model's file name inside the format folder."""
@@ -60,6 +61,9 @@ def check_compatible(model_dir: Path) -> None:
     text = config["text_config"]
     problems = [f"text_config.{key}={text.get(key)} (llama.cpp uses {want})"
                 for key, want in LLAMA_CPP_FIXED.items() if text.get(key) != want]
+    architecture = config.get("vision_config", {}).get("architecture", MOBILENETV5)
+    if architecture != MOBILENETV5:
+        problems.append(f"vision tower {architecture} (llama.cpp's Gemma 3n vision graph is {MOBILENETV5} only)")
     vision_width = config.get("vision_config", {}).get("hidden_size", 2048)
     if text["hidden_size"] != vision_width:
         problems.append(f"text_config.hidden_size={text['hidden_size']} (llama.cpp needs the vision width, {vision_width}: "

@@ -153,6 +153,13 @@ def camera(photo: np.ndarray, rng: np.random.Generator, settings: RenderSettings
 
 
 
+def jpeg_bytes(image: Image.Image, quality: int) -> bytes:
+    """`image` encoded as JPEG at `quality`."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
 @dataclass(frozen=True)
 class RenderedScene:
     """A rendered photo with no key in it (a background, maybe other objects)."""
@@ -162,9 +169,7 @@ class RenderedScene:
 
     def jpeg_bytes(self) -> bytes:
         """The photo as JPEG at the drawn quality."""
-        buffer = io.BytesIO()
-        self.image.save(buffer, format="JPEG", quality=self.jpeg_quality)
-        return buffer.getvalue()
+        return jpeg_bytes(self.image, self.jpeg_quality)
 
 
 _OBJECT_COLOURS = ((196, 198, 202), (214, 172, 72), (150, 104, 58), (40, 40, 48), (180, 40, 40), (30, 80, 170))

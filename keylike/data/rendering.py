@@ -14,7 +14,6 @@ blur, sensor noise and JPEG compression, each drawn from the generator it is giv
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 from functools import cache
@@ -22,7 +21,7 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from keylike.data.photo import REFERENCE_SIDE, RenderSettings, background, camera, cast_shadow, light
+from keylike.data.photo import REFERENCE_SIDE, RenderSettings, background, camera, cast_shadow, jpeg_bytes, light
 from keylike.keys.specs import KeywaySpec
 
 _SUPERSAMPLE = 3
@@ -90,9 +89,7 @@ class RenderedKey:
 
     def jpeg_bytes(self) -> bytes:
         """The photo as JPEG at the drawn quality."""
-        buffer = io.BytesIO()
-        self.image.save(buffer, format="JPEG", quality=self.info.jpeg_quality)
-        return buffer.getvalue()
+        return jpeg_bytes(self.image, self.info.jpeg_quality)
 
 
 @dataclass(frozen=True)

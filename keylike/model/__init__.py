@@ -1,4 +1,5 @@
-"""The model: the embedded tiny Gemma 3n, loading base models, LoRA training and merging.
+"""The model: the Gemma 3n builder (the tiny test model and the base's shape), the base's pretraining recipe,
+loading base models, LoRA training, merging, grammar-constrained inference.
 
 Heavy libraries (torch, transformers, peft, trl, unsloth) are imported inside the functions that need them.
 """

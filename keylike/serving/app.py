@@ -132,6 +132,17 @@ _UPLOAD_BODY = {
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
 
+async def _capped_body(request: Request, cap: int) -> bytes:
+    """The request body, read chunk by chunk and refused (413) as soon as it passes `cap` bytes, whatever
+    the transfer encoding says (a chunked upload has no Content-Length to check first)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > cap:
+            raise BadImageError(413, "too_many_bytes", f"request passed {cap} bytes, over the upload limit")
+    return bytes(body)
+
+
 async def _read_upload(request: Request, limits: ImageLimits) -> bytes:
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
@@ -143,7 +154,12 @@ async def _read_upload(request: Request, limits: ImageLimits) -> bytes:
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limits.max_bytes + MULTIPART_OVERHEAD_BYTES:
         raise BadImageError(413, "too_many_bytes", f"request has {length} bytes, over the limit of {limits.max_bytes}")
-    async with request.form(max_files=1, max_fields=8) as form:
+    body = await _capped_body(request, limits.max_bytes + MULTIPART_OVERHEAD_BYTES)
+
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async with Request(request.scope, replay).form(max_files=1, max_fields=8) as form:
         upload = form.get("image")
         if upload is None:
             raise BadImageError(400, "missing_field", "multipart field 'image' is missing; attach the photo as 'image'")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 
 from keylike.config import check
+from keylike.data.ingest import ACCEPTED_FORMATS
 from keylike.errors import KeylikeError
 
 ACCEPTED_CONTENT_TYPES = ("image/", "application/octet-stream")
@@ -55,7 +56,7 @@ def decode_image(data: bytes, limits: ImageLimits) -> Image.Image:
             413, "too_many_bytes", f"the upload has {len(data)} bytes, over the limit of {limits.max_bytes}"
         )
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
             width, height = image.size
             if width * height > limits.max_pixels:
                 raise BadImageError(
@@ -66,8 +67,10 @@ def decode_image(data: bytes, limits: ImageLimits) -> Image.Image:
             image.load()
             return image.convert("RGB")
     except UnidentifiedImageError as exc:
-        raise BadImageError(400, "not_an_image", "the upload is not an image Pillow can read") from exc
+        raise BadImageError(400, "not_an_image", f"the upload is not a {'/'.join(ACCEPTED_FORMATS)} image") from exc
     except Image.DecompressionBombError as exc:
         raise BadImageError(413, "too_many_pixels", str(exc)) from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except BadImageError:
+        raise
+    except Exception as exc:  # untrusted bytes in C decoders: any failure is a bad photo, never a 500
         raise BadImageError(400, "corrupt_image", f"the image cannot be decoded (truncated or corrupt): {exc}") from exc

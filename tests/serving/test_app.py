@@ -121,3 +121,21 @@ def _wait_for(condition, timeout_s: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.02)
+
+
+def test_a_chunked_upload_over_the_limit_is_refused_without_a_content_length(server: str) -> None:
+    """No Content-Length to check first: the body is counted as it arrives and refused once past the limit."""
+    sent = []
+
+    def chunks():
+        yield b"--x\r\nContent-Disposition: form-data; name=\"image\"; filename=\"k.png\"\r\nContent-Type: image/png\r\n\r\n"
+        for _ in range(64):
+            sent.append(1)
+            yield b"\0" * 4096
+
+    response = httpx.post(f"{server}/analyze", content=chunks(), timeout=30,
+                          headers={"content-type": "multipart/form-data; boundary=x"})
+    assert response.status_code == 413 and response.json()["error"] == "too_many_bytes"
+    assert "content-length" not in response.request.headers
+    health = httpx.get(f"{server}/health", timeout=10)
+    assert health.status_code == 200

@@ -8,13 +8,13 @@ answer and `<end_of_turn>`; the loss covers the answer only, as TRL's collator d
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from keylike.keys import format_answer
 from keylike.model.inference import build_prompt
+from keylike.model.pretraining.loop import train_steps
 from keylike.model.pretraining.photos import PhotoSet
-from keylike.model.pretraining.reader import IGNORE, lr_at, to_model_input
+from keylike.model.pretraining.reader import IGNORE, to_model_input
 
 END_OF_TURN = "<end_of_turn>\n"
 
@@ -62,30 +62,18 @@ def train_decoder(
     learning_rate: float, weight_decay: float, warmup_ratio: float, seed: int, device: Any, log: Any,
 ) -> list[dict[str, float]]:
     """Train everything but the tower on the answers of `train`; returns the loss curve."""
-    import torch
-
     ids, mask, labels = pack_rows(prompt_ids(processor, image_size), answer_ids(processor, train),
                                   processor.tokenizer.pad_token_id)
     ids, mask, labels, pixels = ids.to(device), mask.to(device), labels.to(device), train.pixels.to(device)
     model.to(device).train()
     model.model.vision_tower.eval()
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=weight_decay)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    curve, started = [], time.perf_counter()
-    for step in range(steps):
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, steps, learning_rate, warmup_ratio)
-        index = torch.randint(0, len(ids), (batch_size,), device=device, generator=generator)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            loss = model(input_ids=ids[index], attention_mask=mask[index], labels=labels[index],
-                         pixel_values=to_model_input(pixels[index])).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        optimizer.step()
-        if (step + 1) % max(1, steps // 50) == 0 or step + 1 == steps:
-            curve.append({"step": step + 1, "loss": round(loss.item(), 5), "s": round(time.perf_counter() - started, 1)})
-            log(f"decoder step {step + 1}/{steps} loss {curve[-1]['loss']} ({curve[-1]['s']} s)")
+
+    def batch_loss(index: Any) -> Any:
+        return model(input_ids=ids[index], attention_mask=mask[index], labels=labels[index],
+                     pixel_values=to_model_input(pixels[index])).loss
+
+    curve = train_steps([p for p in model.parameters() if p.requires_grad], batch_loss, rows=len(ids), steps=steps,
+                        batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
+                        warmup_ratio=warmup_ratio, seed=seed, device=device, log=log, name="decoder", max_grad_norm=1.0)
     model.eval()
     return curve

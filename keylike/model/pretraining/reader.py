@@ -8,10 +8,9 @@ recipe of the ResNet-18 probe that read 0.96 of the cuts at 192 px in 3 minutes.
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any
 
+from keylike.model.pretraining.loop import train_steps
 from keylike.model.pretraining.photos import PhotoSet
 
 DEPTH_CODES = 10
@@ -54,14 +53,6 @@ def build_reader(architecture: str, classes: int, max_cuts: int) -> Any:
     return Reader()
 
 
-def lr_at(step: int, steps: int, peak: float, warmup_ratio: float) -> float:
-    """Linear warm-up, then cosine decay to zero."""
-    warmup = max(1, int(steps * warmup_ratio))
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    return peak * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
-
-
 def train_reader(
     reader: Any, train: PhotoSet, classes: list[str], *, steps: int, batch_size: int, learning_rate: float,
     weight_decay: float, warmup_ratio: float, seed: int, device: Any, log: Any,
@@ -75,23 +66,15 @@ def train_reader(
     keyways = torch.tensor([classes.index(label.keyway) for label in train.labels], device=device)
     cuts = cut_targets(train, max_cuts).to(device)
     reader.to(device).to(memory_format=torch.channels_last).train()
-    optimizer = torch.optim.AdamW(reader.parameters(), lr=learning_rate, weight_decay=weight_decay)
     loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    curve, started = [], time.perf_counter()
-    for step in range(steps):
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, steps, learning_rate, warmup_ratio)
-        index = torch.randint(0, len(pixels), (batch_size,), device=device, generator=generator)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            keyway_logits, cut_logits = reader(to_model_input(pixels[index]))
-            loss = loss_fn(keyway_logits, keyways[index]) + loss_fn(cut_logits.reshape(-1, DEPTH_CODES), cuts[index].reshape(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if (step + 1) % max(1, steps // 50) == 0 or step + 1 == steps:
-            curve.append({"step": step + 1, "loss": round(loss.item(), 5), "s": round(time.perf_counter() - started, 1)})
-            log(f"tower step {step + 1}/{steps} loss {curve[-1]['loss']} ({curve[-1]['s']} s)")
+
+    def batch_loss(index: Any) -> Any:
+        keyway_logits, cut_logits = reader(to_model_input(pixels[index]))
+        return loss_fn(keyway_logits, keyways[index]) + loss_fn(cut_logits.reshape(-1, DEPTH_CODES), cuts[index].reshape(-1))
+
+    curve = train_steps(reader.parameters(), batch_loss, rows=len(pixels), steps=steps, batch_size=batch_size,
+                        learning_rate=learning_rate, weight_decay=weight_decay, warmup_ratio=warmup_ratio, seed=seed,
+                        device=device, log=log, name="tower")
     reader.eval()
     return curve
 

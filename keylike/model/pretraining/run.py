@@ -52,7 +52,7 @@ def pretrain_base(
     if tower_checkpoint and Path(tower_checkpoint).is_file():
         reader.load_state_dict(load_file(str(tower_checkpoint)))
         reader.to(device).eval()
-        tower_curve = [{"step": 0, "loss": float("nan"), "s": 0.0}]
+        tower_curve = [{"step": 0, "loss": None, "s": 0.0}]
         _log(f"tower loaded from {tower_checkpoint}")
     else:
         tower_curve = train_reader(
@@ -111,7 +111,7 @@ def plot_curves(curves_dir: Path | str) -> None:
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for axis, (name, title) in zip(axes, (("tower", "phase 1: tower as a classifier"),
                                           ("decoder", "phase 2: projection + language model"))):
-        points = [p for p in json.loads((curves_dir / f"{name}.json").read_text()) if p["loss"] == p["loss"]]
+        points = [p for p in json.loads((curves_dir / f"{name}.json").read_text()) if p["loss"] is not None]
         axis.plot([p["step"] for p in points], [p["loss"] for p in points], color="#1f6f8b")
         axis.set(title=title, xlabel="step", ylabel="training loss", yscale="log")
         axis.grid(alpha=0.3)

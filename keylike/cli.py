@@ -28,10 +28,22 @@ COMMANDS: dict[str, str] = {
 }
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps each command's docstring as written (its examples stay on their own lines) and shows every
+    option's default unless its help already names it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.option_strings and "default" not in text and action.default not in (None, False, argparse.SUPPRESS):
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one sub-parser per command (arguments added on demand)."""
     parser = argparse.ArgumentParser(
         prog="keylike",
+        formatter_class=HelpFormatter,
         description="Read a house key from a photo: keyway, bitting, brand, confidence and keyed-alike risk.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('keylike')}")
@@ -49,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     name, rest = argv[0], argv[1:]
     module = importlib.import_module(f"keylike.commands.{name}")
-    parser = argparse.ArgumentParser(prog=f"keylike {name}", description=module.__doc__)
+    parser = argparse.ArgumentParser(prog=f"keylike {name}", description=module.__doc__, formatter_class=HelpFormatter)
     module.add_arguments(parser)
     args = parser.parse_args(rest)
     try:

@@ -3,9 +3,11 @@
   keylike predict key1.jpg key2.png --model data/models/merged
   keylike predict photos/*.jpg --model data/models/merged --batch-size 16 > answers.jsonl
 
-Each line is the web app's JSON (see `keylike serve`) plus `image`. A photo whose answer does not
-parse gives `success: false` with the raw answer; a file that is not a usable photo gives
-`success: false` with `error` and `message`, and the command exits 1 after the other photos.
+Each line is the web app's JSON (see `keylike serve`) plus `image`. A photo that gives no reading has
+`success: false` and an `error`: `no_key`, `low_confidence` (the reading in `bestGuess`),
+`invalid_bitting` or `answer_unparseable`; a file that is not a usable photo gives `success: false`
+with `error` and `message`, and the command exits 1 after the other photos. When none of the photos
+exists, it says so before loading the model.
 """
 
 from __future__ import annotations
@@ -52,8 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print one JSON line per photo; exit 1 if any file was not a usable photo."""
+    from keylike.errors import ConfigError
     from keylike.serving import predict_files
 
+    if not any(Path(path).is_file() for path in args.images):
+        raise ConfigError(f"none of the photos exists: {', '.join(map(str, args.images[:3]))}"
+                          f"{' ...' if len(args.images) > 3 else ''}; pass paths of key photos")
     limits = limits_from_args(args)
     predictor = load_predictor(args)
     unusable = 0

@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from PIL import Image
 
@@ -51,3 +52,18 @@ def test_missing_model_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
     photo = _photo(tmp_path / "key.png", (1, 2, 3))
     assert main(["predict", str(photo), "--model", str(tmp_path / "nope")]) == 2
     assert "has no config.json" in capsys.readouterr().err
+
+
+def test_no_existing_photo_is_refused_before_the_model_loads(tmp_path: Path, capsys) -> None:
+    # the model folder does not exist either: the photos are checked first, so that is not what it says
+    assert main(["predict", str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg"), "--model", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "none of the photos exists" in err and "a.jpg" in err and "config.json" not in err
+
+
+def test_help_shows_defaults_and_keeps_the_examples(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    out = capsys.readouterr().out
+    assert "(default: data/models/merged)" in out and "(default: 8)" in out
+    assert "\n  keylike predict key1.jpg key2.png --model data/models/merged\n" in out

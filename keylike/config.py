@@ -48,14 +48,27 @@ def config_from_block(cls: type[C], params: dict[str, Any], block: str, **extra:
         raise ConfigError(f"`{block}`: {exc}") from exc
 
 
+def base_seed(params: dict[str, Any]) -> int:
+    """`base.seed`, the seed every stage shares; a missing block or a non-integer raises ConfigError."""
+    base = params.get("base")
+    if not isinstance(base, dict) or "seed" not in base:
+        raise ConfigError("params has no `base.seed`; add `base: {seed: 3407}` (any integer)")
+    return _coerce("base.seed", int, base["seed"])
+
+
 def _coerce(key: str, hint: Any, value: Any) -> Any:
-    """Turn YAML lists into tuples and ints into floats where the field wants them."""
+    """Turn YAML lists into tuples and ints into floats where the field wants them; refuse other shapes."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         return value if value is None else _coerce(key, args[0], value)
-    if origin is tuple and isinstance(value, list):
-        return tuple(value)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list, got {value!r}; write it as [{value!r}] or in YAML list form")
+        item = (typing.get_args(hint) or (Any,))[0]
+        return tuple(_coerce(f"{key}[{i}]", item, v) for i, v in enumerate(value)) if item is not Any else tuple(value)
+    if origin is dict and not isinstance(value, dict):
+        raise ConfigError(f"{key} must be a mapping (key: value), got {value!r}")
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint in (int, float, str, bool) and not isinstance(value, hint):

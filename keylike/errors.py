@@ -1,4 +1,9 @@
-"""The one error base of keylike. Stages let these propagate; the CLI and the server print one line."""
+"""The one error base of keylike; the CLI, the server and the stages (`run_main`) print it as one line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
 
 
 class KeylikeError(Exception):
@@ -68,3 +73,13 @@ class ExportToolsMissingError(KeylikeError):
 
 class ExportParityError(KeylikeError):
     """An exported format answers differently from the PyTorch merged model too often."""
+
+
+def run_main(main: Callable[[], object], name: str) -> None:
+    """Run a stage's `main`; a KeylikeError (whose message already says what to do) prints one line
+    `NAME: error: ...` and exits with its code, without a traceback under `dvc repro`."""
+    try:
+        main()
+    except KeylikeError as exc:
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from keylike.config import load_params
+from keylike.errors import run_main
 from keylike.evaluation.benchmark import BenchmarkConfig, run_benchmark
 from keylike.numerics import pin_cpu_numerics
 
@@ -28,4 +29,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "benchmark")

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from keylike.config import load_params
+from keylike.errors import run_main
 from keylike.model.export import ExportConfig, export_model
 from keylike.numerics import pin_cpu_numerics
 
@@ -31,4 +32,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "export")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from keylike.config import load_params
 from keylike.data.ingest import IngestConfig, ingest
+from keylike.errors import run_main
 from keylike.io import write_json
 
 
@@ -23,4 +24,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "ingest")

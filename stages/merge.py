@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from keylike.config import load_params
+from keylike.errors import run_main
 from keylike.evaluation.benchmark import calibrate_on_val
 from keylike.io import write_json
 from keylike.model.merging import MergeConfig, merge_adapter
@@ -33,4 +34,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "merge")

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from keylike.config import load_params
+from keylike.errors import run_main
 from keylike.model.pretraining import PretrainConfig, pretrain_base
 
 
@@ -25,4 +26,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "pretrain")

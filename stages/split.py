@@ -11,6 +11,7 @@ from pathlib import Path
 
 from keylike.config import load_params
 from keylike.data.split import SplitConfig, split_dataset
+from keylike.errors import run_main
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,4 +28,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "split")

@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from keylike.config import load_params
+from keylike.errors import run_main
 from keylike.model.training import TrainConfig, train_adapter
 from keylike.numerics import pin_cpu_numerics
 
@@ -30,4 +31,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "train")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from keylike.config import load_params
 from keylike.data.validation import ValidateConfig, run_validation
+from keylike.errors import run_main
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,4 +27,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main, "validate")

@@ -1,6 +1,7 @@
 """params.yaml loads into every stage's config class; the production profile is its Hydra composition."""
 
 import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,30 @@ def test_h200_profile_is_production_at_the_fastest_measured_training_settings() 
 def test_profiles_load_into_every_config(profile: str, module: str, name: str) -> None:
     params = _compose([f"+profile={profile}"])
     getattr(importlib.import_module(module), name).from_params(params)
+
+
+@pytest.mark.parametrize(("block", "key", "value", "message"), [
+    ("validate", "image_modes", "RGB", "validate.image_modes must be a list, got 'RGB'"),
+    ("train", "modules_to_save", "embed_tokens", "train.modules_to_save must be a list"),
+    ("validate", "image_modes", ["RGB", 3], "validate.image_modes[1] must be str, got 3"),
+    ("train", "lr_scheduler", "cosine_annealing", "train.lr_scheduler must be one of transformers' schedulers"),
+    ("train", "optim", "adam", "train.optim must be one of transformers' optimisers"),
+])
+def test_a_wrong_shape_or_name_is_refused_at_load_naming_the_key(block, key, value, message) -> None:
+    from keylike.data.validation import ValidateConfig
+    from keylike.model.training import TrainConfig
+
+    params = load_params(REPO / "params.yaml")
+    params[block][key] = value
+    config_class = {"validate": ValidateConfig, "train": TrainConfig}[block]
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config_class.from_params(params)
+
+
+def test_a_missing_base_block_is_a_config_error_not_a_key_error() -> None:
+    from keylike.model.training import TrainConfig
+
+    params = load_params(REPO / "params.yaml")
+    del params["base"]
+    with pytest.raises(ConfigError, match=re.escape("params has no `base.seed`")):
+        TrainConfig.from_params(params)

@@ -44,7 +44,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from keylike.config import check, config_from_block
+from keylike.config import base_seed, check, config_from_block
 from keylike.data.manifest import MANIFEST_NAME, QUARANTINE_NAME, ManifestRecord, read_manifest, write_manifest
 from keylike.data.rendering import RenderSettings
 from keylike.data.synthesis import (
@@ -118,7 +118,7 @@ class IngestConfig:
         if "render" not in block:
             raise ConfigError("params has no `ingest.render` block (the synthetic photos' variation)")
         render = config_from_block(RenderSettings, {"ingest.render": block.pop("render")}, "ingest.render")
-        return config_from_block(cls, {"ingest": block}, "ingest", seed=params["base"]["seed"], render=render)
+        return config_from_block(cls, {"ingest": block}, "ingest", seed=base_seed(params), render=render)
 
 
 @dataclass(frozen=True)
@@ -317,6 +317,8 @@ def _parse_row(raw: bytes) -> dict[str, Any]:
         row = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _Rejected("invalid_json", f"not valid JSON: {exc.msg} at column {exc.colno}") from exc
+    except (RecursionError, ValueError) as exc:  # nesting past the parser's depth, an integer of thousands of digits
+        raise _Rejected("invalid_json", f"not JSON keylike can read: {type(exc).__name__}: {str(exc)[:120]}") from exc
     if not isinstance(row, dict):
         raise _Rejected("not_an_object", f"a record is a JSON object, got {type(row).__name__}")
     return row

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from keylike.config import check, config_from_block
+from keylike.config import base_seed, check, config_from_block
 from keylike.data.manifest import MANIFEST_NAME, ManifestRecord, read_manifest, write_manifest
 from keylike.errors import KeylikeError, ValidationFailedError
 from keylike.io import atomic_directory, write_json
@@ -46,7 +46,7 @@ class SplitConfig:
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> SplitConfig:
         """Build from params.yaml's `split` block and `base.seed`."""
-        return config_from_block(cls, params, "split", seed=params["base"]["seed"])
+        return config_from_block(cls, params, "split", seed=base_seed(params))
 
     def fraction(self, split: str) -> float:
         """The share of records `split` should get."""

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from keylike.config import check, config_from_block
+from keylike.config import base_seed, check, config_from_block
 from keylike.data.manifest import ManifestRecord, read_manifest
 from keylike.errors import KeylikeError
 from keylike.evaluation.confidence import (
@@ -107,7 +107,7 @@ class BenchmarkConfig:
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> BenchmarkConfig:
         """Build from params.yaml (`benchmark` block plus base.seed)."""
-        return config_from_block(cls, params, "benchmark", seed=params["base"]["seed"])
+        return config_from_block(cls, params, "benchmark", seed=base_seed(params))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from keylike.config import check, config_from_block
+from keylike.config import base_seed, check, config_from_block
 from keylike.errors import AnswerParseError, ConfigError
 from keylike.io import atomic_directory
 
@@ -52,7 +52,7 @@ class MergeConfig:
         if missing:
             raise ConfigError(f"merge needs train.{' and train.'.join(missing)} in params")
         return config_from_block(
-            cls, params, "merge", base_model=train["base_model"], image_size=train["image_size"], seed=params["base"]["seed"]
+            cls, params, "merge", base_model=train["base_model"], image_size=train["image_size"], seed=base_seed(params)
         )
 
 

@@ -11,6 +11,7 @@ resume, and the metrics and plots written at the end.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -22,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keylike.config import check, config_from_block
+from keylike.config import base_seed, check, config_from_block
 from keylike.errors import ConfigError, KeylikeError
 from keylike.io import atomic_directory, atomic_write_text, write_json
 from keylike.model.dataset import INSTRUCTION_PART, RESPONSE_PART, RowFormat, build_dataset, read_split
@@ -128,11 +129,25 @@ class TrainConfig:
         check(self.weight_decay >= 0, "train.weight_decay", f"must be >= 0, got {self.weight_decay}")
         check(self.max_grad_norm > 0, "train.max_grad_norm", f"must be > 0, got {self.max_grad_norm}")
         check(not (self.load_in_4bit and self.precision == "fp32"), "train.load_in_4bit", "needs precision bf16 or fp16")
+        schedulers, optimizers = trainer_choices()
+        check(self.lr_scheduler in schedulers, "train.lr_scheduler",
+              f"must be one of transformers' schedulers ({', '.join(schedulers)}), got {self.lr_scheduler!r}")
+        check(self.optim in optimizers, "train.optim",
+              f"must be one of transformers' optimisers ({', '.join(optimizers)}), got {self.optim!r}")
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> TrainConfig:
         """Build from params.yaml: the `train` block and `base.seed`."""
-        return config_from_block(cls, params, "train", seed=params["base"]["seed"])
+        return config_from_block(cls, params, "train", seed=base_seed(params))
+
+
+@functools.cache
+def trainer_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The scheduler and optimiser names transformers' Trainer accepts (checked at load, not 15 s into training)."""
+    from transformers.trainer_utils import SchedulerType
+    from transformers.training_args import OptimizerNames
+
+    return tuple(s.value for s in SchedulerType), tuple(o.value for o in OptimizerNames)
 
 
 @dataclass
@@ -490,7 +505,7 @@ def train_adapter(
         "steps": trainer.state.global_step,
         "resumed_from_step": int(resume_from.name.rsplit("-", 1)[1]) if resume_from else 0,
         "train_loss": losses[-1] if losses else output.training_loss,
-        "train_loss_mean": output.training_loss,
+        "train_loss_mean": round(sum(losses) / len(losses), 6) if losses else output.training_loss,
         "eval_loss": final_eval["eval_loss"],
         "train_samples": len(train_records),
         "eval_samples": len(val_records),

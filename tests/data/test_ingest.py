@@ -102,6 +102,10 @@ def folder_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Pat
         (b'{"image_path": "images/good.jpg", "bittings": [1,2', "invalid_json"),
         (b'{"image_path": "images/good.jpg", "keyway": "SC1\xff\xfe"}', "invalid_utf8"),
         (b'["images/good.jpg", [1, 2, 5, 3, 7], "SC1"]', "not_an_object"),
+        (b"[" * 100_000, "invalid_json"),  # nesting past the parser's depth (RecursionError)
+        (b'{"image_path": "images/good.jpg", "bittings": [' + b"9" * 5000 + b'], "keyway": "SC1", "brand": "Schlage"}',
+         "invalid_json"),  # an integer past Python's digit limit (ValueError)
+        (_line("images/good.jpg", keyway="NONE", bittings=[], brand=""), None),  # a photo with no key: passed on
         (json.dumps({"image_path": "images/good.jpg", "bittings": [1, 2, 5, 3, 7]}).encode(), "missing_field"),
         (_line("images/good.jpg", bittings="1,2,5,3,7"), "bad_field_type"),
         (_line("images/good.jpg", bittings=[1, 2.5, 5, 3, 7]), "bad_field_type"),

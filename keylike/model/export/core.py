@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from PIL import Image
 from tqdm import tqdm
 
-from keylike.config import check, config_from_block
+from keylike.config import base_seed, check, config_from_block
 from keylike.errors import ExportParityError, KeylikeError
 from keylike.evaluation.parsing import parse_fields
 from keylike.io import atomic_directory, write_json, write_jsonl
@@ -77,7 +77,7 @@ class ExportConfig:
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> ExportConfig:
         """Build from params.yaml (`export` block plus base.seed)."""
-        return config_from_block(cls, params, "export", seed=params["base"]["seed"])
+        return config_from_block(cls, params, "export", seed=base_seed(params))
 
 
 @dataclass(frozen=True)

@@ -199,16 +199,22 @@ def _objects_layer(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.asarray(layer.reduce(k), dtype=np.float32)
 
 
-def render_no_key(rng: np.random.Generator, settings: RenderSettings, size: int) -> RenderedScene:
-    """A size x size photo without a key: a background, 0-3 other objects, shadow, lighting and camera."""
-    objects = _objects_layer(rng, size)
-    alpha = objects[..., 3:] / 255.0
-    photo = background(str(rng.choice(settings.backgrounds)), size, rng)
+def photograph(subject: np.ndarray, rng: np.random.Generator, settings: RenderSettings, size: int) -> tuple[Image.Image, str]:
+    """Photograph an RGBA float layer (size x size): on a drawn background, with its shadow, lighting and
+    camera; returns the photo and the background kind."""
+    alpha = subject[..., 3:] / 255.0
+    kind = str(rng.choice(settings.backgrounds))
+    photo = background(kind, size, rng)
     scale = size / REFERENCE_SIDE
     if settings.shadow > 0:
         cast_shadow(photo, alpha[..., 0], rng, settings.shadow, scale)
-    photo = photo * (1 - alpha) + objects[..., :3] * alpha
+    photo = photo * (1 - alpha) + subject[..., :3] * alpha
     if settings.lighting > 0:
         photo = light(photo, rng, settings.lighting)
-    image = camera(photo, rng, settings, scale)
+    return camera(photo, rng, settings, scale), kind
+
+
+def render_no_key(rng: np.random.Generator, settings: RenderSettings, size: int) -> RenderedScene:
+    """A size x size photo without a key: a background, 0-3 other objects, shadow, lighting and camera."""
+    image, _ = photograph(_objects_layer(rng, size), rng, settings, size)
     return RenderedScene(image, int(rng.integers(settings.jpeg_quality_min, settings.jpeg_quality_max + 1)))

@@ -21,7 +21,7 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from keylike.data.photo import REFERENCE_SIDE, RenderSettings, background, camera, cast_shadow, jpeg_bytes, light
+from keylike.data.photo import RenderSettings, jpeg_bytes, photograph
 from keylike.keys.specs import KeywaySpec
 
 _SUPERSAMPLE = 3
@@ -308,17 +308,7 @@ def render_key(
     px_per_in = room / max(key_w * c + key_h * s, key_w * s + key_h * c)
     layer, to_px = _key_layer(spec, geo, px_per_in, 2, rng)
     key, to_out = _place(layer, angle, rng, settings.perspective, size)
-    alpha = key[..., 3:] / 255.0
-
-    kind = str(rng.choice(settings.backgrounds))
-    photo = background(kind, size, rng)
-    scale = size / REFERENCE_SIDE
-    if settings.shadow > 0:
-        cast_shadow(photo, alpha[..., 0], rng, settings.shadow, scale)
-    photo = photo * (1 - alpha) + key[..., :3] * alpha
-    if settings.lighting > 0:
-        photo = light(photo, rng, settings.lighting)
-    image = camera(photo, rng, settings, scale)
+    image, kind = photograph(key, rng, settings, size)
     info = RenderInfo(
         px_per_in=px_per_in,
         key_to_pixel=tuple(tuple(float(v) for v in row) for row in to_out @ np.array(to_px)),

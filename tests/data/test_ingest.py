@@ -291,7 +291,7 @@ def test_pil_own_bomb_limit_is_a_quarantine_reason_too() -> None:
     ("overrides", "message"),
     [
         ({"keyway_mix": {"SC1": 1, "XX": 1}}, "ingest.keyway_mix has unknown keyways ['XX']"),
-        ({"keyway_mix": ["SC1"]}, "ingest.keyway_mix must map keyway codes to weights"),
+        ({"keyway_mix": ["SC1"]}, "ingest.keyway_mix must be a mapping (key: value), got ['SC1']"),
         ({"image_size": 16}, "ingest.image_size must be in [32, 4096], got 16"),
         ({"synthetic_count": -1}, "ingest.synthetic_count must be >= 0, got -1"),
         ({"max_file_mb": 0}, "ingest.max_file_mb must be > 0, got 0"),

@@ -1,42 +1,34 @@
 """`keylike COMMAND`: a table from command name to the module in keylike.commands that runs it.
 
-Each command module has a docstring (its help), `add_arguments(parser)` and `run(args) -> int`.
+Each command module (`add-data` is keylike/commands/add_data.py) has a docstring (its help),
+`add_arguments(parser)` and `run(args) -> int`; the dvc.yaml stage of the same name runs the same parser
+and `run` (keylike.commands.run_stage).
 Modules are imported only for the command that runs, so `keylike --help` returns at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from importlib import metadata
 
+from keylike.commands import HelpFormatter, command_parser
 from keylike.errors import KeylikeError
 
 COMMANDS: dict[str, str] = {
     "synth": "render a synthetic data set of key photos in the Keylike data set format",
+    "add-data": "check a data set (no links, special files or escaping paths), then dvc add it",
     "ingest": "normalise data sets into data/ingested, quarantining bad records",
     "validate": "check the ingested data set with great-expectations",
     "split": "split the ingested data set into train/val/test without leakage",
     "train": "fine-tune Gemma 3n with LoRA",
     "merge": "merge the LoRA adapter into 16-bit base weights",
     "export": "export the model to deployment formats and check parity",
-    "benchmark": "evaluate a model on the test split",
+    "benchmark": "score a model on the test split (the benchmark stage; speed measurements: keylike.benchmarks)",
     "report": "markdown params and metrics diff between two git revisions",
     "predict": "read keys from photos and print JSON",
-    "serve": "serve the HTTP API for the web app",
+    "serve": "serve the page and the HTTP API that read keys from photos",
 }
-
-
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps each command's docstring as written (its examples stay on their own lines) and shows every
-    option's default unless its help already names it."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if action.option_strings and "default" not in text and action.default not in (None, False, argparse.SUPPRESS):
-            text += " (default: %(default)s)"
-        return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="keylike",
         formatter_class=HelpFormatter,
         description="Read a house key from a photo: keyway, bitting, brand, confidence and keyed-alike risk.",
+        epilog="examples:\n  keylike predict key.jpg        # one JSON line per photo\n"
+               "  keylike serve                  # the page at http://127.0.0.1:8000/\n"
+               "  keylike COMMAND --help         # each command's options, defaults and examples",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('keylike')}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -60,9 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().parse_args(argv)
         return 2
     name, rest = argv[0], argv[1:]
-    module = importlib.import_module(f"keylike.commands.{name}")
-    parser = argparse.ArgumentParser(prog=f"keylike {name}", description=module.__doc__, formatter_class=HelpFormatter)
-    module.add_arguments(parser)
+    parser, module = command_parser(name)
     args = parser.parse_args(rest)
     try:
         return int(module.run(args) or 0)

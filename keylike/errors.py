@@ -59,6 +59,19 @@ class ValidationFailedError(KeylikeError):
     """The data set failed validation; the message names each failed expectation and its records."""
 
 
+class RefusedInputError(KeylikeError):
+    """One outside input (a record, a file, an image) refused; `reason` is its stable name (a quarantine reason)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+class UnsafeDatasetError(KeylikeError):
+    """A data set holds links, special files or paths that leave it; nothing of it was added."""
+
+
 class ExportToolsMissingError(KeylikeError):
     """An export format needs tools of the `export` extra that are not installed."""
 

@@ -77,3 +77,65 @@ def atomic_directory(path: Path | str) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+DETAILS_FOLDER = "details"
+"""Sub-folder beside a metrics file that holds the stage's detailed results (declared in dvc.yaml as an out)."""
+
+
+def details_path(metrics_path: Path | str) -> Path:
+    """Where the details of `metrics/<stage>.json` go: `metrics/details/<stage>.json`."""
+    metrics_path = Path(metrics_path)
+    return metrics_path.parent / DETAILS_FOLDER / metrics_path.name
+
+
+def split_headline(metrics: dict[str, Any], headline: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`metrics` cut in two: the `headline` entries (dotted keys, numbers only; absent ones are skipped)
+    and everything else."""
+    rest = json.loads(json.dumps(metrics))
+    top: dict[str, Any] = {}
+    for key in headline:
+        *parents, leaf = key.split(".")
+        source = rest
+        for part in parents:
+            source = source.get(part, {})
+        if leaf not in source:
+            continue
+        value = source.pop(leaf)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"headline metric {key} must be a number, got {value!r}")
+        target = top
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = value
+    return top, _prune(rest)
+
+
+def _prune(tree: dict[str, Any]) -> dict[str, Any]:
+    """`tree` without the dicts that emptied when their headline entries left."""
+    pruned = {k: _prune(v) if isinstance(v, dict) else v for k, v in tree.items()}
+    return {k: v for k, v in pruned.items() if v != {} or tree[k] == {}}
+
+
+def write_metrics(path: Path | str, metrics: dict[str, Any], headline: Iterable[str]) -> None:
+    """Write the `headline` numbers of `metrics` to `path` (a DVC metric: what `dvc metrics show` and
+    `dvc exp show` list) and everything else to `details_path(path)` (names, rules, per keyway, versions)."""
+    top, rest = split_headline(metrics, headline)
+    write_json(path, top)
+    write_json(details_path(path), rest)
+
+
+def read_metrics(path: Path | str) -> dict[str, Any]:
+    """A stage's whole result: the headline numbers of `path` merged with its details file (when present)."""
+    details = details_path(path)
+    merged = json.loads(details.read_text()) if details.is_file() else {}
+    _merge_into(merged, json.loads(Path(path).read_text()))
+    return merged
+
+
+def _merge_into(target: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge_into(target[key], value)
+        else:
+            target[key] = value

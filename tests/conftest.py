@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).parent / "fixtures" / "tinydvc"
@@ -270,8 +271,9 @@ def tiny_lora(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) ->
     from peft import get_peft_model
 
     from keylike.config import load_params
+    from keylike.model.adapter import save_adapter
     from keylike.model.loading import load_base_model
-    from keylike.model.training import TrainConfig, lora_config, save_adapter
+    from keylike.model.training import TrainConfig, lora_config
 
     root = tmp_path_factory.mktemp("tiny-lora")
     config = dataclasses.replace(TrainConfig.from_params(load_params(REPO / "params.yaml")), **TINY_TRAIN)
@@ -282,7 +284,7 @@ def tiny_lora(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) ->
         for name, param in model.named_parameters():
             if "lora_B" in name:
                 param.copy_(torch.randn(param.shape, generator=generator) * 0.02)
-    save_adapter(model, processor, config, root / "adapter")
+    save_adapter(model, processor, config.adapter_info(), root / "adapter")
     merged = model.merge_and_unload().to(torch.bfloat16)
     merged.save_pretrained(root / "merged")
     processor.save_pretrained(root / "merged")
@@ -296,7 +298,8 @@ def make_adapter(keylike_cache: Path):
     import torch
 
     from keylike.config import load_params
-    from keylike.model.training import TrainConfig, load_backend, save_adapter
+    from keylike.model.adapter import save_adapter
+    from keylike.model.training import TrainConfig, load_backend
 
     def make(path: Path, **overrides):
         config = dataclasses.replace(TrainConfig.from_params(load_params(REPO / "params.yaml")), **{**TINY_TRAIN, **overrides})
@@ -306,7 +309,94 @@ def make_adapter(keylike_cache: Path):
             for param in backend.model.parameters():
                 if param.requires_grad:
                     param.add_(torch.randn(param.shape, generator=generator) * 0.05)
-        save_adapter(backend.model, backend.processor, config, path)
+        save_adapter(backend.model, backend.processor, config.adapter_info(), path)
         return path, backend
 
     return make
+
+
+@pytest.fixture
+def exif_photos(tmp_path: Path) -> dict[str, Path]:
+    """One phone-style photo three ways (PNG, so that the pixels are exact): `exif` (stored sideways with
+    EXIF orientation 6), `rotated` (the same picture turned in its pixels) and `plain` (sideways, no EXIF)."""
+    from PIL import Image
+
+    sideways = Image.effect_noise((64, 40), 80).convert("RGB")
+    sideways.paste((250, 20, 20), (0, 0, 20, 12))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    made = {"exif": (sideways, {"exif": exif}), "rotated": (sideways.transpose(Image.Transpose.ROTATE_270), {}),
+            "plain": (sideways, {})}
+    for name, (image, options) in made.items():
+        image.save(tmp_path / f"{name}.png", format="PNG", **options)
+    return {name: tmp_path / f"{name}.png" for name in made}
+
+
+# --- A copy of this repository at reduced size (the real pipeline, minutes on a CPU) ---------------------
+
+REDUCED_PARAMS = {
+    "ingest": {"synthetic_count": 150},
+    "validate": {"min_records_per_keyway": 5},
+    "train": {"epochs": 1},
+    "export": {"parity_samples": 4},
+}
+"""Params that shrink the real pipeline for end-to-end tests (test_pipeline, the README's own-photos recipe)."""
+
+
+def run_checked(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """Run a command of this venv in `cwd`; fail the test with its output unless it succeeds."""
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return result
+
+
+def copy_repo(dest: Path) -> None:
+    """Copy the tracked files (as a fresh clone would have them) into a new git repo."""
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout.split()
+    for name in files:
+        src = REPO / name
+        if src.is_file() and not name.startswith(("metrics/", "dvc.lock")):
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    run_checked(["git", "init", "-q"], dest)
+    run_checked(["git", "config", "user.email", "ci@keylike.test"], dest)
+    run_checked(["git", "config", "user.name", "keylike ci"], dest)
+
+
+def set_params(repo: Path, overrides: dict) -> None:
+    """Update blocks of `repo`/params.yaml with `overrides`."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for block, values in overrides.items():
+        params[block].update(values)
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@dataclass(frozen=True)
+class PipelineCopy:
+    """A copy of this repository in a new git repo, with REDUCED_PARAMS committed."""
+
+    path: Path
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        """Run a command in the copy; fail the test with its output unless it succeeds."""
+        return run_checked(list(args), self.path)
+
+    def set_params(self, overrides: dict) -> None:
+        """Update blocks of the copy's params.yaml."""
+        set_params(self.path, overrides)
+
+
+@pytest.fixture
+def reduced_pipeline(tmp_path: Path) -> PipelineCopy:
+    """This repository's tracked files (no metrics, no lock) in a new git repo, params reduced, committed."""
+    copy = PipelineCopy(tmp_path / "keylike")
+    copy_repo(copy.path)
+    copy.set_params(REDUCED_PARAMS)
+    copy.run("git", "add", "-A")
+    copy.run("git", "commit", "-qm", "reduced pipeline")
+    return copy

@@ -30,7 +30,9 @@ def test_committed_params_load_into_config(module: str, name: str) -> None:
     params = load_params(REPO / "params.yaml")
     config_cls = getattr(importlib.import_module(module), name)
     config = config_cls.from_params(params)
-    assert config is not None
+    block = next(b for b in params if b != "base" and config_cls.__name__.lower().startswith(b))
+    scalars = {key: value for key, value in params[block].items() if not isinstance(value, (dict, list))}
+    assert scalars and {key: getattr(config, key) for key in scalars} == scalars
 
 
 @pytest.mark.parametrize(("module", "name"), STAGE_CONFIGS)
@@ -121,3 +123,11 @@ def test_a_missing_base_block_is_a_config_error_not_a_key_error() -> None:
     del params["base"]
     with pytest.raises(ConfigError, match=re.escape("params has no `base.seed`")):
         TrainConfig.from_params(params)
+
+
+def test_serving_normalises_photos_to_the_size_ingest_gave_the_training_photos() -> None:
+    """`keylike predict`/`serve` scale a photo's longest side as ingest did (keylike.data.images), by default."""
+    from keylike.commands.predict import DEFAULT_MAX_SIDE
+    from keylike.serving.images import ImageLimits
+
+    assert DEFAULT_MAX_SIDE == ImageLimits().max_side == load_params(REPO / "params.yaml")["ingest"]["max_image_side"]

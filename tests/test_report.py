@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from keylike.cli import main as keylike_main
 from keylike.errors import KeylikeError
-from keylike.reporting import diff_rows, format_change, format_value, render_report, revision_label
+from keylike.reporting import NOISE_NOTE, diff_rows, format_change, format_value, render_report, revision_label
 
 METRICS = {
     "metrics/train.json": {"final_loss": {"old": 0.4, "new": 0.25, "diff": -0.15000000000000002}},
@@ -87,18 +88,22 @@ def test_report_on_hand_made_diffs() -> None:
     assert text == (
         "## keylike report: main (abc1234) → HEAD (def5678)\n\n"
         "2 params changed, 4 of 5 metrics changed.\n\n"
+        "**Beyond noise (0):** nothing.\n\n"
+        "**Inside noise (1):** `per_keyway.SC1.keyway_accuracy` up 0.55 → 0.6 (noise ±0.403)\n\n"
+        "**Changed, no noise band (2):** `bitting_exact` up 0.275 → 0.3; `final_loss` down 0.4 → 0.25\n\n"
+        "**Added (1):** `keyway_accuracy`\n\n"
+        f"{NOISE_NOTE}\n\n"
         "### Params\n\n"
         "`params.yaml`\n\n"
         "| param | main (abc1234) | HEAD (def5678) | change |\n|---|---:|---:|---:|\n"
         "| `train.backend` | hf | unsloth | changed |\n"
         "| `train.learning_rate` | 0.005 | 0.01 | +0.005 |\n\n"
-        "### Metrics\n\n"
+        "### Metrics (1 unchanged left out; `--all` lists them)\n\n"
         "`metrics/benchmark.json`\n\n"
         "| metric | main (abc1234) | HEAD (def5678) | change |\n|---|---:|---:|---:|\n"
         "| `bitting_exact` | 0.275 | 0.3 | +0.025 |\n"
         "| `keyway_accuracy` | — | 0.6 | added |\n"
-        "| `per_keyway.SC1.keyway_accuracy` | 0.55 | 0.6 | +0.05 |\n"
-        "| `test_images` | 12 | 12 | 0 |\n\n"
+        "| `per_keyway.SC1.keyway_accuracy` | 0.55 | 0.6 | +0.05 |\n\n"
         "`metrics/train.json`\n\n"
         "| metric | main (abc1234) | HEAD (def5678) | change |\n|---|---:|---:|---:|\n"
         "| `final_loss` | 0.4 | 0.25 | -0.15 |\n\n"
@@ -107,8 +112,20 @@ def test_report_on_hand_made_diffs() -> None:
     )
 
 
+def test_headline_tells_noise_from_change() -> None:
+    """0.95 -> 0.99 on 189 photos is beyond two binomial standard errors (0.035); 0.80 -> 0.81 is inside."""
+    metrics = {
+        "metrics/benchmark.json": {"keyway_accuracy": {"old": 0.95, "new": 0.99}, "exact_match": {"old": 0.8, "new": 0.81}},
+        "metrics/details/benchmark.json": {"images": {"old": 189, "new": 189}},
+    }
+    text = render_report("main", "workspace", {}, metrics)
+    assert "**Beyond noise (1):** `keyway_accuracy` up 0.95 → 0.99 (noise ±0.0349)" in text
+    assert "**Inside noise (1):** `exact_match` up 0.8 → 0.81 (noise ±0.0815)" in text
+    assert "| `images` |" not in text and "| `images` | 189 | 189 | 0 |" in render_report("main", "w", {}, metrics, show_unchanged=True)
+
+
 def test_empty_diffs_say_so_and_pipes_are_escaped() -> None:
-    text = render_report("main", "workspace", {}, {"m.json": {"a|b": {"old": "x|y", "new": "x|y"}}})
+    text = render_report("main", "workspace", {}, {"m.json": {"a|b": {"old": "x|y", "new": "x|y"}}}, show_unchanged=True)
     assert "No params changed." in text
     assert "No metrics in either revision." in render_report("main", "workspace", {}, {})
     assert "| `a\\|b` | x\\|y | x\\|y | same |" in text
@@ -163,7 +180,8 @@ def test_report_between_two_commits_end_to_end(tiny_project) -> None:
     assert "| `train.learning_rate` | 0.005 | 0.01 | +0.005 |" in text
     old, new = format_value(old_accuracy), format_value(new_accuracy)
     assert f"| `keyway_accuracy` | {old} | {new} | {format_change(old_accuracy, new_accuracy)} |" in text
-    assert "| `records` | 24 | 24 | 0 |" in text  # unchanged metrics are listed too
+    assert "| `records` |" not in text and "unchanged left out" in text  # unchanged metrics only with --all
+    assert "| `records` | 24 | 24 | 0 |" in project.keylike(*args[:5], "--all").stdout
     assert "[Plots of main" in text and "](plots/index.html)" in text
     assert "per_position.json" in (project.path / "pr" / "plots" / "index.html").read_text()
 

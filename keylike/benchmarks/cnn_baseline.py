@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
 from keylike.benchmarks import command_line
+from keylike.benchmarks.machine import machine
 from keylike.config import load_params
 from keylike.data.rendering import RenderSettings
 from keylike.io import write_json
@@ -80,8 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     result = run(config, base_metrics, steps)
     write_json(args.out, {
         "command": command_line("keylike.benchmarks.cnn_baseline", argv),
-        "machine": {"gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-                    "torch": torch.__version__, "python": platform.python_version()},
+        "machine": machine(("torch",), gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None),
         **result,
     })
     print(json.dumps({k: v for k, v in result.items() if k != "curve"}))

@@ -21,19 +21,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 
 import yaml
 
 from keylike.benchmarks import command_line
+from keylike.benchmarks.machine import machine
 from keylike.io import write_json
 
 
@@ -212,12 +211,7 @@ def main(argv: list[str] | None = None) -> None:
         "command": command_line("keylike.benchmarks.disk_use", argv),
         "params_overrides": args.set,
         "git_revision": _run(["git", "rev-parse", "--short", "HEAD"], args.copy_of or args.repo).strip(),
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "versions": {"dvc": metadata.version("dvc")},
-        },
+        "machine": machine(("dvc",)),
     }
     if args.out is None:
         print(yaml.safe_dump(result, sort_keys=True))

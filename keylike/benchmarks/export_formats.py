@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import platform
 import tempfile
 from pathlib import Path
 
 from keylike.benchmarks import command_line
+from keylike.benchmarks.machine import machine
 from keylike.config import load_params
 from keylike.errors import KeylikeError
 from keylike.io import write_json
@@ -65,8 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         write_json(args.out_dir / f"export_{name}.json", {
             "command": command_line("keylike.benchmarks.export_formats", argv),
             "note": args.note,
-            "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count(),
-                        "python": platform.python_version()},
+            "machine": machine(),
             "format": name,
             **outcome,
         })

@@ -20,42 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from keylike.benchmarks import command_line
-from keylike.benchmarks.gpu import PROCESS_START, environment, merge_results
-from keylike.config import load_params
-
-PROFILE = Path(__file__).resolve().parent.parent / "profiles" / "profile" / "production.yaml"
-
-
-def production_params(params_path: Path | str = "params.yaml", overrides: list[str] = ()) -> dict[str, Any]:
-    """params.yaml with the production profile on top, then `block.key=value` overrides (YAML values)."""
-    params = merge_results(load_params(params_path), yaml.safe_load(PROFILE.read_text()))
-    for override in overrides:
-        key, _, value = override.partition("=")
-        *blocks, leaf = key.split(".")
-        target = params
-        for block in blocks:
-            target = target.setdefault(block, {})
-        target[leaf] = yaml.safe_load(value)
-    return params
-
-
-def prepare_data(params: dict[str, Any], work: Path) -> dict[str, Any]:
-    """Ingest the profile's synthetic photos and split them (the ingest and split stages' functions)."""
-    from keylike.data.ingest import IngestConfig, ingest
-    from keylike.data.manifest import write_manifest
-    from keylike.data.split import SplitConfig, split_records
-
-    started = time.perf_counter()
-    (work / "raw").mkdir(parents=True, exist_ok=True)
-    summary = ingest(IngestConfig.from_params(params), work / "raw", work / "ingested")
-    splits = split_records(summary.records, SplitConfig.from_params(params))
-    for name, records in splits.items():
-        write_manifest(work / "split" / f"{name}.jsonl", records)
-    return {"records": len(summary.records), "split": {k: len(v) for k, v in splits.items()},
-            "seconds": time.perf_counter() - started}
+from keylike.benchmarks import PROCESS_START, command_line
+from keylike.benchmarks.gpu_profile import prepare_data, production_params
+from keylike.benchmarks.machine import environment
 
 
 def loss_curve(history: list[dict[str, Any]]) -> list[dict[str, float]]:

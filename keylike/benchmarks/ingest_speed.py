@@ -14,19 +14,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import replace
-from importlib import metadata
 from pathlib import Path
 
 from PIL import Image, ImageChops, features
 
 from keylike.benchmarks import command_line
+from keylike.benchmarks.machine import machine
 from keylike.config import load_params
 from keylike.data.ingest import IngestConfig, ingest
 from keylike.data.synthesis import write_synthetic_dataset
@@ -61,15 +60,7 @@ def _machine() -> dict:
         revision = git.stdout.strip()
     except OSError:
         revision = None
-    return {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "processor": platform.processor(),
-        "python": platform.python_version(),
-        "libjpeg_turbo": features.check("libjpeg_turbo"),
-        "versions": {name: metadata.version(name) for name in packages},
-        "git_revision": revision or None,
-    }
+    return machine(packages, libjpeg_turbo=features.check("libjpeg_turbo"), git_revision=revision or None)
 
 
 def _cpu_seconds() -> float:

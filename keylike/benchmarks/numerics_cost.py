@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import platform
 import subprocess
@@ -23,7 +22,8 @@ from typing import Any
 import yaml
 
 from keylike.benchmarks import command_line
-from keylike.io import write_json
+from keylike.benchmarks.machine import machine
+from keylike.io import read_metrics, write_json
 from keylike.numerics import NATIVE, PINS
 
 STAGE = Path(__file__).resolve().parents[2] / "stages" / "train.py"
@@ -40,7 +40,7 @@ def train_once(params: Path, split: Path, images: Path, steps: int, native: bool
     subprocess.run([sys.executable, str(STAGE), "--params", str(work / "params.yaml"), "--split", str(split), "--images",
                     str(images), "--out", str(work / "adapter"), "--checkpoints", str(work / "ckpt"), "--metrics",
                     str(work / "train.json"), "--plots", str(work / "plots")], env=env, check=True, capture_output=True)
-    metrics = json.loads((work / "train.json").read_text())
+    metrics = read_metrics(work / "train.json")
     weights = (work / "adapter" / "adapter_model.safetensors").read_bytes()
     return {"samples_per_second": metrics["samples_per_second"], "wall_time_s": metrics["wall_time_s"],
             "adapter_sha256": hashlib.sha256(weights).hexdigest()}
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     flags = Path("/proc/cpuinfo").read_text()
     write_json(args.out, {
         "command": command_line("keylike.benchmarks.numerics_cost", argv),
-        "machine": {"cpu": cpu, "cores": os.cpu_count(), "avx512": "avx512f" in flags, "python": platform.python_version()},
+        "machine": machine(cpu=cpu, avx512="avx512f" in flags),
         "steps": args.steps,
         "runs": runs,
         "slowdown": round(runs["native"]["samples_per_second"] / runs["pinned"]["samples_per_second"], 3),

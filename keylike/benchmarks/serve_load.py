@@ -17,7 +17,7 @@ import argparse
 import concurrent.futures
 import io
 import os
-import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +33,10 @@ import numpy as np
 from PIL import Image
 
 from keylike.benchmarks import command_line
+from keylike.benchmarks.machine import machine
+from keylike.evaluation.latency import percentile
 from keylike.io import write_json
+from keylike.keys import MAX_ANSWER_TOKENS
 
 PHOTO_SIZE = (192, 96)
 """Width x height of the test photos (the ingest stage's image size is 192)."""
@@ -65,11 +68,10 @@ def _bad_requests(photo: bytes, max_bytes: int) -> dict[str, tuple[dict[str, Any
 def _percentiles(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50_s": None, "p95_s": None, "mean_s": None}
-    array = np.asarray(values)
     return {
-        "p50_s": round(float(np.percentile(array, 50)), 4),
-        "p95_s": round(float(np.percentile(array, 95)), 4),
-        "mean_s": round(float(array.mean()), 4),
+        "p50_s": round(percentile(values, 50), 4),
+        "p95_s": round(percentile(values, 95), 4),
+        "mean_s": round(statistics.fmean(values), 4),
     }
 
 
@@ -136,14 +138,8 @@ def _environment(command: str) -> dict[str, Any]:
     revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
     return {
         "command": command,
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()],
-            "note": "a 2-core machine shared with other jobs: compare runs by their load average",
-        },
+        "machine": machine(load_average_1_5_15_min=[round(x, 2) for x in os.getloadavg()],
+                           note="a 2-core machine shared with other jobs: compare runs by their load average"),
         "versions": {name: metadata.version(name) for name in packages},
         "git_revision": revision.stdout.strip() or None,
     }
@@ -204,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=240.0, help="per phase: no request starts after this")
     parser.add_argument("--max-batch-size", type=int, default=8)
     parser.add_argument("--max-wait-ms", type=float, default=10.0)
-    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--max-new-tokens", type=int, default=MAX_ANSWER_TOKENS)
     parser.add_argument("--max-bytes", type=int, default=1024 * 1024)
     parser.add_argument("--server-threads", type=int, default=1, help="torch threads of the server")
     parser.add_argument("--out", type=Path, default=Path("metrics/benchmarks/serve_load.json"))

@@ -11,7 +11,6 @@ variant is saved to a folder and given as `train.base_model`, the path any local
 from __future__ import annotations
 
 import argparse
-import platform
 import tempfile
 import time
 from dataclasses import replace
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from keylike.benchmarks import command_line
+from keylike.benchmarks.machine import machine
 from keylike.config import load_params
 from keylike.io import write_json
 
@@ -69,7 +69,7 @@ def chance_levels(split: Path) -> dict[str, float]:
     """Keyway and brand accuracy of always answering the most common train label, and of guessing uniformly."""
     from collections import Counter
 
-    from keylike.model.dataset import read_split
+    from keylike.data.split import read_split
 
     train, test = read_split(split, "train"), read_split(split, "test")
     levels = {}
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params(args.params)
     results: dict[str, Any] = {
         "command": command_line("keylike.benchmarks.tiny_learning", argv),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "python": platform.python_version()},
+        "machine": machine(),
         "versions": {name: metadata.version(name) for name in ("torch", "transformers", "peft", "trl")},
         "train_params": params["train"],
         "chance": chance_levels(args.split),

@@ -17,22 +17,20 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
 from keylike.benchmarks import command_line
+from keylike.benchmarks.machine import machine
 from keylike.config import load_params
 from keylike.data.ingest import IngestConfig, ingest
 from keylike.data.manifest import MANIFEST_NAME, QUARANTINE_NAME, read_manifest, write_manifest
-from keylike.io import write_json
+from keylike.io import read_metrics, write_json
 
 STAGE = Path(__file__).resolve().parents[2] / "stages" / "validate.py"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -96,9 +94,9 @@ def measure(params: Path, repeats: int, shot: Path | None) -> dict:
             shutil.copytree(work / "ingested", work / "bad")
             inject_faults(work / "bad")
             _, result = _validate(params, work / "bad", work)
-            metrics = json.loads((work / "validation.json").read_text())
+            metrics = read_metrics(work / "validation.json")
             screenshot(next((work / "docs").glob("validations/**/*.html")), shot)
-            failing = {"exit_code": result.returncode, "failed_expectations": metrics["failed_expectations"],
+            failing = {"exit_code": result.returncode, "failed_expectations": metrics["failed"],
                        "screenshot": str(shot)}
     return {
         "command": command_line("keylike.benchmarks.validate_speed"),
@@ -108,12 +106,7 @@ def measure(params: Path, repeats: int, shot: Path | None) -> dict:
         "failing_set": failing,
         "git_revision": subprocess.run(["git", "rev-parse", "--short", "HEAD"],
                                        capture_output=True, text=True).stdout.strip(),
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "versions": {name: metadata.version(name) for name in ("great_expectations", "pandas", "pillow")},
-        },
+        "machine": machine(("great_expectations", "pandas", "pillow")),
     }
 
 

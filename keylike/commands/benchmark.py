@@ -10,17 +10,18 @@ import argparse
 import dataclasses
 import json
 import sys
-from pathlib import Path
+
+from keylike.commands import add_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags of `keylike benchmark` (defaults: the paths of the dvc.yaml stage)."""
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--model", type=Path, default=Path("data/models/merged"), help="merged model folder")
-    parser.add_argument("--split", type=Path, default=Path("data/split"), help="folder with train/val/test.jsonl")
-    parser.add_argument("--images", type=Path, default=Path("data/ingested"), help="the ingested data set")
-    parser.add_argument("--metrics", type=Path, default=Path("metrics/benchmark.json"))
-    parser.add_argument("--plots", type=Path, default=Path("metrics/plots/benchmark"))
+    """Flags of `keylike benchmark` (path defaults: the benchmark stage's in dvc.yaml)."""
+    add_path(parser, "benchmark", "--params", "params.yaml with the `benchmark` block")
+    add_path(parser, "benchmark", "--model", "merged model folder")
+    add_path(parser, "benchmark", "--split", "folder with train/val/test.jsonl")
+    add_path(parser, "benchmark", "--images", "ingested data set (image paths are relative to it)")
+    add_path(parser, "benchmark", "--metrics", "metrics JSON")
+    add_path(parser, "benchmark", "--plots", "plots folder")
     parser.add_argument("--batch-size", type=int, help="override benchmark.batch_size")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override benchmark.device")
 

@@ -10,18 +10,19 @@ import argparse
 import dataclasses
 import json
 import sys
-from pathlib import Path
+
+from keylike.commands import add_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags of `keylike export` (defaults: the paths of the dvc.yaml stage)."""
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--adapter", type=Path, default=Path("data/models/adapter"), help="LoRA adapter folder")
-    parser.add_argument("--merged", type=Path, default=Path("data/models/merged"), help="merged model folder")
-    parser.add_argument("--split", type=Path, default=Path("data/split"), help="folder with train/val/test.jsonl")
-    parser.add_argument("--images", type=Path, default=Path("data/ingested"), help="the ingested data set")
-    parser.add_argument("--out", type=Path, default=Path("data/models/export"), help="export folder")
-    parser.add_argument("--metrics", type=Path, default=Path("metrics/export.json"))
+    """Flags of `keylike export` (path defaults: the export stage's in dvc.yaml)."""
+    add_path(parser, "export", "--params", "params.yaml with the `export` block")
+    add_path(parser, "export", "--adapter", "LoRA adapter folder (train stage)")
+    add_path(parser, "export", "--merged", "merged model folder (merge stage)")
+    add_path(parser, "export", "--split", "folder with train/val/test.jsonl")
+    add_path(parser, "export", "--images", "ingested data set (image paths are relative to it)")
+    add_path(parser, "export", "--out", "export folder, one subfolder per format")
+    add_path(parser, "export", "--metrics", "metrics JSON")
     parser.add_argument("--formats", help="comma-separated formats, overriding export.formats")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override export.device")
 

@@ -1,13 +1,14 @@
 """Read keys from photos and print one JSON object per photo (JSON lines, in order).
 
-  keylike predict key1.jpg key2.png --model data/models/merged
-  keylike predict photos/*.jpg --model data/models/merged --batch-size 16 > answers.jsonl
+  keylike predict key1.jpg key2.png                   # the pipeline's model, data/models/merged
+  keylike predict photos/*.jpg --batch-size 16 > answers.jsonl
+  keylike predict key1.jpg --model /srv/keylike/merged
 
-Each line is the web app's JSON (see `keylike serve`) plus `image`. A photo that gives no reading has
-`success: false` and an `error`: `no_key`, `low_confidence` (the reading in `bestGuess`),
-`invalid_bitting` or `answer_unparseable`; a file that is not a usable photo gives `success: false`
-with `error` and `message`, and the command exits 1 after the other photos. When none of the photos
-exists, it says so before loading the model.
+Each line is the JSON that `keylike serve` answers at POST /analyze, plus `image`. A photo that
+gives no reading has `success: false` and an `error`: `no_key`, `low_confidence` (the reading in
+`bestGuess`), `invalid_bitting` or `answer_unparseable`; a file that is not a usable photo gives
+`success: false` with `error` and `message`, and the command exits 1 after the other photos. When
+none of the photos exists, it says so before loading the model.
 """
 
 from __future__ import annotations
@@ -18,31 +19,53 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from keylike.commands import add_path
+from keylike.dvc_paths import stage_dvc_yaml
+from keylike.keys import MAX_ANSWER_TOKENS
+
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
+DEFAULT_MAX_SIDE = 1024
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags shared by `keylike predict` and `keylike serve`: the model and the photo limits."""
-    parser.add_argument("--model", type=Path, default=Path("data/models/merged"), help="merged model folder")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--max-new-tokens", type=int, default=32, help="answer length limit in tokens")
+    add_path(parser, "merge", "--model", "merged model folder (the merge stage's output)", stage_flag="--out")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: CUDA when there is a GPU, else the CPU")
+    parser.add_argument("--max-new-tokens", type=int, default=MAX_ANSWER_TOKENS, help="answer length limit in tokens")
     parser.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="largest photo in bytes")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="largest photo, width x height")
+    parser.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE,
+                        help="longest side after normalising: the model's ingest.max_image_side")
+
+
+def check_model(model: Path) -> Path:
+    """`model` when it holds a saved model; else a ConfigError naming the folder tried and how to get one."""
+    from keylike.errors import ConfigError
+
+    if (model / "config.json").is_file():
+        return model
+    tried, other = f"no model in {model} ({model.resolve()})", "pass --model with the folder of a merged model"
+    dvc_yaml = stage_dvc_yaml("merge")
+    if dvc_yaml is None or dvc_yaml.is_absolute():  # no pipeline in this folder or above it
+        where = f"run keylike in the repository ({dvc_yaml.parent}) or " if dvc_yaml else ""
+        raise ConfigError(f"{tried}; {where}{other}")
+    stage = "merge" if dvc_yaml == Path("dvc.yaml") else f"{dvc_yaml}:merge"
+    raise ConfigError(f"{tried}; get it with `dvc pull {model}` or build it with `dvc repro {stage}`, or {other}")
 
 
 def load_predictor(args: argparse.Namespace) -> Any:
     """The ModelPredictor the flags of add_model_arguments describe (loads the model once)."""
     from keylike.serving import ModelPredictor
 
-    return ModelPredictor(args.model, max_new_tokens=args.max_new_tokens, device=args.device)
+    return ModelPredictor(check_model(args.model), max_new_tokens=args.max_new_tokens, device=args.device)
 
 
 def limits_from_args(args: argparse.Namespace) -> Any:
     """The ImageLimits the flags of add_model_arguments describe."""
     from keylike.serving import ImageLimits
 
-    return ImageLimits(max_bytes=args.max_bytes, max_pixels=args.max_pixels)
+    return ImageLimits(max_bytes=args.max_bytes, max_pixels=args.max_pixels, max_side=args.max_side)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

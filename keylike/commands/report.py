@@ -23,13 +23,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="write the markdown here (default: stdout)")
     parser.add_argument("--plots-dir", type=Path, help="render `dvc plots diff` HTML into this directory and link it")
     parser.add_argument("--plots-url", help="link plots here instead (e.g. the CI artifact URL of --plots-dir)")
-    parser.add_argument("--all", action="store_true", help="list unchanged params too (metrics are always all listed)")
+    parser.add_argument("--all", action="store_true", help="list unchanged params and metrics too (by default only what changed)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Build the report and write it to --out or stdout."""
+    from keylike.errors import KeylikeError
     from keylike.io import atomic_write_text
     from keylike.reporting import build_report
+
+    if not args.repo.is_dir():
+        raise KeylikeError(f"repository folder {args.repo} not found; pass --repo the DVC repository to report on")
 
     plots_link = args.plots_url
     if plots_link is None and args.plots_dir is not None and args.out is not None:

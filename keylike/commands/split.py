@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+
+from keylike.commands import add_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags of `keylike split`."""
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="reads `split` and `base.seed`")
-    parser.add_argument("--data", type=Path, default=Path("data/ingested"), help="ingested data set folder")
-    parser.add_argument("--validation", type=Path, default=Path("metrics/validation.json"),
-                        help="metrics of `keylike validate` on the same data set")
-    parser.add_argument("--out", type=Path, default=Path("data/split"), help="folder for {train,val,test}.jsonl")
-    parser.add_argument("--metrics", type=Path, default=Path("metrics/split.json"), help="metrics JSON")
+    """Flags of `keylike split` (path defaults: the split stage's in dvc.yaml)."""
+    add_path(parser, "split", "--params", "reads `split` and `base.seed`")
+    add_path(parser, "split", "--data", "ingested data set folder")
+    add_path(parser, "split", "--validation", "details of `keylike validate` on the same data set")
+    add_path(parser, "split", "--out", "folder for {train,val,test}.jsonl (replaced atomically)")
+    add_path(parser, "split", "--metrics", "metrics JSON")
 
 
 def run(args: argparse.Namespace) -> int:

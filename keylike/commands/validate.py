@@ -10,15 +10,16 @@ expectation it still writes both, names each failed expectation and up to five o
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from keylike.commands import add_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags of `keylike validate`."""
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="reads its `validate` block")
-    parser.add_argument("--data", type=Path, default=Path("data/ingested"), help="ingested data set folder")
-    parser.add_argument("--docs", type=Path, default=Path("data/reports/validation"), help="Data Docs folder")
-    parser.add_argument("--metrics", type=Path, default=Path("metrics/validation.json"), help="metrics JSON")
+    """Flags of `keylike validate` (path defaults: the validate stage's in dvc.yaml)."""
+    add_path(parser, "validate", "--params", "reads its `validate` block")
+    add_path(parser, "validate", "--data", "ingested data set folder")
+    add_path(parser, "validate", "--docs", "Data Docs folder (replaced atomically)")
+    add_path(parser, "validate", "--metrics", "metrics JSON")
 
 
 def run(args: argparse.Namespace) -> int:

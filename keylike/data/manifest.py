@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import get_origin, get_type_hints
 
 from keylike.io import read_jsonl, write_jsonl
 from keylike.keys.answer import KeyLabel
 
 MANIFEST_NAME = "manifest.jsonl"
 QUARANTINE_NAME = "quarantine.jsonl"
+SYNTHETIC_SOURCE = "synthetic"
+"""The `source` of records rendered by ingest (a user data set's source is its folder or zip name)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,21 @@ class ManifestRecord:
     def from_json(cls, row: dict) -> ManifestRecord:
         """Inverse of to_json."""
         return cls(**{**row, "bitting": tuple(row["bitting"])})
+
+    @classmethod
+    def json_problem(cls, row: dict) -> str | None:
+        """Why the JSON object `row` is not a record (missing or unknown fields, a value of the wrong JSON type),
+        or None."""
+        hints = get_type_hints(cls)
+        kinds = {f.name: list if get_origin(hints[f.name]) is tuple else hints[f.name] for f in fields(cls)}
+        missing, unknown = sorted(set(kinds) - set(row)), sorted(set(row) - set(kinds))
+        if missing or unknown:
+            return f"has missing fields {missing} and unknown fields {unknown}"
+        for name, kind in kinds.items():
+            value = row[name]
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                return f"field {name} must be a JSON {kind.__name__}, got {value!r}"
+        return None
 
 
 def read_manifest(path: Path | str) -> list[ManifestRecord]:

@@ -21,7 +21,7 @@ import numpy as np
 from keylike.config import base_seed, check, config_from_block
 from keylike.data.manifest import MANIFEST_NAME, ManifestRecord, read_manifest, write_manifest
 from keylike.errors import KeylikeError, ValidationFailedError
-from keylike.io import atomic_directory, write_json
+from keylike.io import atomic_directory, write_metrics
 
 SPLITS = ("train", "val", "test")
 
@@ -69,8 +69,8 @@ class SplitSummary:
         return {"seed": self.seed, "counts": self.counts, "groups": self.groups}
 
     def write_json(self, path: Path | str) -> None:
-        """Atomically write metrics/split.json."""
-        write_json(path, self.to_json())
+        """Write metrics/split.json (test photos) and its details (per keyway, groups, seed)."""
+        write_metrics(path, self.to_json(), ["counts.test.total"])
 
 
 def _groups(records: list[ManifestRecord]) -> list[list[ManifestRecord]]:
@@ -127,7 +127,7 @@ def require_validated(validation_path: Path | str, manifest_path: Path | str) ->
         )
     report = json.loads(validation_path.read_text())
     if report.get("success") is not True:
-        failed = ", ".join(report.get("failed_expectations") or []) or "unknown expectations"
+        failed = ", ".join(report.get("failed") or []) or "unknown expectations"
         raise ValidationFailedError(
             f"{validation_path} says validation failed ({failed}); fix the data set and re-run "
             "`keylike validate` before splitting"
@@ -165,3 +165,22 @@ def split_dataset(
     return SplitSummary(
         seed=config.seed, counts=counts, groups={name: len({r.group for r in part}) for name, part in splits.items()}
     )
+
+
+def read_splits(split_dir: Path | str) -> dict[str, list[ManifestRecord]]:
+    """The train, val and test manifests of a split folder (a split may be empty); a missing one raises naming the file."""
+    splits = {}
+    for name in SPLITS:
+        path = Path(split_dir) / f"{name}.jsonl"
+        if not path.is_file():
+            raise KeylikeError(f"split file {path} not found; run `keylike split` (or `dvc repro split`) first")
+        splits[name] = read_manifest(path)
+    return splits
+
+
+def read_split(split_dir: Path | str, name: str) -> list[ManifestRecord]:
+    """Records of split `name` (`train`, `val`, `test`) from `split_dir/<name>.jsonl`; missing or empty raises."""
+    records = read_splits(split_dir)[name]
+    if not records:
+        raise KeylikeError(f"split file {Path(split_dir) / f'{name}.jsonl'} is empty; the {name} split needs at least one record")
+    return records

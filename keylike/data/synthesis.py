@@ -95,7 +95,7 @@ def parallel_map(func: Callable[[T], R], items: Sequence[T], workers: int | None
     """`map` over a process pool in input order (one process when workers is 1), with a progress bar."""
     workers = min(workers or os.cpu_count() or 1, max(1, len(items)))
     chunksize = max(1, min(32, len(items) // (workers * 8) or 1))
-    progress = dict(total=len(items), desc=desc, unit="img", disable=None)
+    progress = dict(total=len(items), desc=desc, unit="image", disable=None)
     if workers == 1:
         yield from tqdm(map(func, items), **progress)
         return
@@ -146,7 +146,7 @@ def write_synthetic_dataset(
             if len(sheet) < 48:
                 sheet.append((tmp / image_path, label))
         atomic_write_text(tmp / LABELS_NAME, "".join(line + "\n" for line in lines))
-        write_contact_sheet(tmp / "contact_sheet.png", ((Image.open(p), label) for p, label in sheet))
+        write_contact_sheet(tmp / "contact_sheet.png", ((Image.open(p), label, "synthetic") for p, label in sheet))
     return Path(out_dir)
 
 
@@ -159,26 +159,33 @@ def keyway_mix_from_codes(codes: Iterable[str]) -> dict[str, float]:
     return mix
 
 
-def contact_sheet(samples: Iterable[tuple[Image.Image, KeyLabel]], columns: int = 6, cell: int = 160) -> Image.Image:
-    """A grid of thumbnails, each with its keyway, brand and bitting written under it."""
+SOURCE_COLOURS = {"synthetic": (110, 110, 110)}
+"""Caption colour of a photo's source: grey for the synthetic renderer, USER_COLOUR for a user data set."""
+USER_COLOUR = (20, 70, 200)
+
+
+def contact_sheet(samples: Iterable[tuple[Image.Image, KeyLabel, str]], columns: int = 6, cell: int = 160) -> Image.Image:
+    """A grid of thumbnails, each with its keyway, brand, bitting and source (`synthetic` or the data
+    set's name) written under it."""
     items = list(samples)
-    caption_h = 34
+    caption_h = 49
     rows = max(1, -(-len(items) // columns))
     sheet = Image.new("RGB", (columns * cell, rows * (cell + caption_h)), (250, 250, 250))
     draw = ImageDraw.Draw(sheet)
     if not items:
         draw.text((8, 8), "no records", fill=(0, 0, 0))
-    for i, (image, label) in enumerate(items):
+    for i, (image, label, source) in enumerate(items):
         x, y = (i % columns) * cell, (i // columns) * (cell + caption_h)
         thumb = image.convert("RGB")
         thumb.thumbnail((cell - 6, cell - 6))
         sheet.paste(thumb, (x + (cell - thumb.width) // 2, y + (cell - thumb.height) // 2))
         draw.text((x + 4, y + cell), f"{label.keyway} {label.brand}", fill=(0, 0, 0))
         draw.text((x + 4, y + cell + 15), ",".join(map(str, label.bitting)), fill=(60, 60, 60))
+        draw.text((x + 4, y + cell + 30), source, fill=SOURCE_COLOURS.get(source, USER_COLOUR))
     return sheet
 
 
-def write_contact_sheet(path: Path | str, samples: Iterable[tuple[Image.Image, KeyLabel]], columns: int = 6) -> None:
+def write_contact_sheet(path: Path | str, samples: Iterable[tuple[Image.Image, KeyLabel, str]], columns: int = 6) -> None:
     """Atomically write the contact sheet of `samples` as PNG."""
     buffer = io.BytesIO()
     contact_sheet(samples, columns).save(buffer, format="PNG", optimize=True)

@@ -1,4 +1,4 @@
-"""Honest evaluation on the test split: answer parsing, field-level metrics, confidence and calibration."""
+"""Honest evaluation on the test split: field-level metrics, confidence and calibration."""
 
 from keylike.evaluation.benchmark import BenchmarkConfig, BenchmarkResult, SplitLeakError, check_test_split, run_benchmark
 from keylike.evaluation.confidence import (
@@ -17,13 +17,10 @@ from keylike.evaluation.metrics import (
     per_keyway_metrics,
     per_position_accuracy,
 )
-from keylike.evaluation.parsing import FIELDS, ParsedAnswer, parse_fields
 
 __all__ = [
-    "FIELDS",
     "BenchmarkConfig",
     "BenchmarkResult",
-    "ParsedAnswer",
     "SplitLeakError",
     "answer_confidence",
     "brier_score",
@@ -35,7 +32,6 @@ __all__ = [
     "field_metrics",
     "is_exact_match",
     "keyway_confusion",
-    "parse_fields",
     "per_keyway_metrics",
     "per_position_accuracy",
     "reliability_bins",

@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image
 
 from keylike.config import base_seed, check, config_from_block
-from keylike.data.manifest import ManifestRecord, read_manifest
+from keylike.data.manifest import ManifestRecord
+from keylike.data.split import read_splits
 from keylike.errors import KeylikeError
 from keylike.evaluation.confidence import (
     answer_confidence,
@@ -29,6 +30,7 @@ from keylike.evaluation.confidence import (
     reliability_bins,
     round_confidence,
 )
+from keylike.evaluation.latency import percentile
 from keylike.evaluation.metrics import (
     depth_error_histogram,
     field_metrics,
@@ -37,7 +39,6 @@ from keylike.evaluation.metrics import (
     per_keyway_metrics,
     per_position_accuracy,
 )
-from keylike.evaluation.parsing import parse_fields
 from keylike.evaluation.threshold import (
     TEMPERATURES,
     Calibration,
@@ -45,16 +46,16 @@ from keylike.evaluation.threshold import (
     log_loss,
     presented,
 )
-from keylike.io import write_json
-from keylike.keys import NO_KEY
+from keylike.io import write_json, write_metrics
+from keylike.keys import MAX_ANSWER_TOKENS, NO_KEY, parse_fields
 from keylike.model.inference import (
     DEVICES,
     DTYPES,
     generate_answers,
+    generate_at_temperatures,
     load_for_inference,
 )
 
-SPLITS = ("train", "val", "test")
 PLOT_FILES = {
     "confusion": "confusion.json",
     "per_position": "per_position.json",
@@ -63,6 +64,8 @@ PLOT_FILES = {
 }
 """The plot data files the stage writes under its --plots folder (declared in dvc.yaml)."""
 FIGURE_FILE = "benchmark.png"
+HEADLINE = ("keyway_accuracy", "per_cut_accuracy", "exact_match", "calibration.ece")
+"""The numbers metrics/benchmark.json keeps (with each source's exact match); the rest go to metrics/details/."""
 
 
 class SplitLeakError(KeylikeError):
@@ -77,7 +80,7 @@ class BenchmarkConfig:
     """base.seed (set before generating; greedy decoding does not sample)."""
     batch_size: int = 16
     """Test images per generate() call."""
-    max_new_tokens: int = 32
+    max_new_tokens: int = MAX_ANSWER_TOKENS
     """Longest answer in tokens; a full answer is about 20."""
     calibration_bins: int = 10
     """Equal-width confidence bins for the expected calibration error and the reliability diagram."""
@@ -121,21 +124,11 @@ class BenchmarkResult:
         """Write the metrics JSON, the plot data files and a PNG of the four plots."""
         from keylike.evaluation.plots import render_figure
 
-        write_json(metrics_path, self.metrics)
+        per_source = [f"per_source.{source}.exact_match" for source in self.metrics.get("per_source", {})]
+        write_metrics(metrics_path, self.metrics, (*HEADLINE, *per_source))
         for name, filename in PLOT_FILES.items():
             write_json(plots_dir / filename, self.plots[name])
         render_figure(self.plots, plots_dir / FIGURE_FILE)
-
-
-def read_splits(split_dir: Path) -> dict[str, list[ManifestRecord]]:
-    """The train, val and test manifests of a split folder; a missing one raises naming the file."""
-    splits = {}
-    for name in SPLITS:
-        path = split_dir / f"{name}.jsonl"
-        if not path.is_file():
-            raise KeylikeError(f"split file {path} not found; run `keylike split` (or `dvc repro split`) first")
-        splits[name] = read_manifest(path)
-    return splits
 
 
 def check_test_split(splits: dict[str, list[ManifestRecord]]) -> None:
@@ -197,6 +190,7 @@ def score_generations(
         ),
     }
     metrics["per_keyway"] = per_keyway_metrics(truths, answers)
+    metrics["per_source"] = per_source_metrics(records, answers)
     confusion = [
         {**row, "id": r.id, "answer": g.text, "confidence": round_confidence(c), "correct": ok}
         for row, r, g, c, ok in zip(keyway_confusion(truths, answers), records, generations, confidences, correct)
@@ -210,19 +204,28 @@ def score_generations(
     return BenchmarkResult(metrics, plots)
 
 
+def per_source_metrics(records: Sequence[ManifestRecord], answers: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """field_metrics of every photo (keys and no-key) of each source: `synthetic` and each user data set."""
+    return {
+        source: field_metrics([r.label for r in records if r.source == source],
+                              [a for r, a in zip(records, answers) if r.source == source])
+        for source in sorted({r.source for r in records})
+    }
+
+
 def calibrate_on_val(
     model_dir: Path, split_dir: Path, images_dir: Path, min_accuracy: float, *, batch_size: int = 16,
-    max_new_tokens: int = 32,
+    max_new_tokens: int = MAX_ANSWER_TOKENS, dtype: str = "auto",
 ) -> dict[str, Any]:
     """Fit the model's calibration (temperature, then threshold) on the val split and store it in `model_dir`
-    (keylike.evaluation.threshold); returns the evidence."""
+    (keylike.evaluation.threshold); returns the evidence. `dtype`: as in `load_for_inference`."""
     records = read_splits(split_dir)["val"]
     images = [_open_image(images_dir, r) for r in records]
-    model, processor = load_for_inference(model_dir)
+    model, processor = load_for_inference(model_dir, dtype=dtype)
+    by_temperature = generate_at_temperatures(model, processor, images, TEMPERATURES, batch_size=batch_size,
+                                              max_new_tokens=max_new_tokens, progress=True)
     fits = []
-    for temperature in TEMPERATURES:
-        generations = generate_answers(model, processor, images, batch_size=batch_size, max_new_tokens=max_new_tokens,
-                                       temperature=temperature)
+    for temperature, generations in by_temperature.items():
         answers = [parse_fields(g.text) for g in generations]
         confidences = [answer_confidence(a, g.token_spans, g.token_probs) for a, g in zip(answers, generations)]
         correct = [is_exact_match(r.label, a) for r, a in zip(records, answers)]
@@ -239,12 +242,11 @@ def calibrate_on_val(
 
 def latency_metrics(latencies_s: Sequence[float], total_s: float) -> dict[str, float]:
     """p50/p95/mean of per-image latency (each image's batch wall time) and images per second."""
-    values = np.asarray(latencies_s, dtype=float)
     return {
-        "p50_s": round(float(np.percentile(values, 50)), 6),
-        "p95_s": round(float(np.percentile(values, 95)), 6),
-        "mean_s": round(float(values.mean()), 6),
-        "images_per_s": round(len(values) / total_s, 6),
+        "p50_s": round(percentile(latencies_s, 50), 6),
+        "p95_s": round(percentile(latencies_s, 95), 6),
+        "mean_s": round(float(np.mean(latencies_s)), 6),
+        "images_per_s": round(len(latencies_s) / total_s, 6),
         "total_s": round(total_s, 6),
     }
 

@@ -1,12 +1,14 @@
 """Confidence from the model's own token probabilities, and how well it is calibrated.
 
 How the confidence is computed: the model generates greedily and records, for every generated
-token, the softmax probability it gave that token. A field's confidence is the product of the
+token, the softmax probability it gave that token among the tokens the answer grammar allows at that
+point (keylike.model.grammar; among all tokens when decoding without it), at the calibration
+temperature: a probability over answers that can exist, not diluted by tokens that cannot be written. A field's confidence is the product of the
 probabilities of the tokens that overlap the field's value in the answer text (for
 `BITTING: 1,2,5,3,7` the tokens of `1,2,5,3,7`, commas included; format tokens such as `BITTING:`
 are left out). The answer's confidence is the product over the value tokens of all three fields,
 i.e. the model's probability of having written exactly these three values, given the format.
-A non-compliant answer (see keylike.evaluation.parsing) gets confidence 0: nothing usable came out.
+A non-compliant answer (see keylike.keys.answer.parse_fields) gets confidence 0: nothing usable came out.
 
 Calibration: an answer is *correct* when it is an exact match (compliant and keyway, bitting and
 brand all right). Expected calibration error (ECE) bins the answers by confidence into equal-width
@@ -20,8 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from keylike.evaluation.parsing import FIELDS, ParsedAnswer
-from keylike.keys import KeyLabel
+from keylike.keys import FIELDS, KeyLabel, ParsedAnswer
 
 Span = tuple[int, int]
 

@@ -4,7 +4,7 @@ Definitions (every ratio is over the test images given, or over their true cuts)
 - `format_compliance`: share of answers that pass the strict parser (three fields, a known keyway,
   that keyway's brand, a bitting of the keyway's length, depth range and MACS).
 - `keyway_accuracy`, `brand_accuracy`, `bitting_exact_match`: share of answers whose field, read on
-  its own (keylike.evaluation.parsing), equals the truth; a missing field is wrong.
+  its own (keylike.keys.answer.parse_fields), equals the truth; a missing field is wrong.
 - `exact_match`: compliant and all three fields right (the "correct" of calibration).
 - Cuts are compared by position in bitting order, whatever keyway the answer names. For each true cut
   the error is predicted depth code minus true depth code, in depth steps (one code is one step);
@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from keylike.evaluation.parsing import ParsedAnswer
-from keylike.keys import NO_KEY, KeyLabel, keyway_codes
+from keylike.keys import NO_KEY, KeyLabel, ParsedAnswer, keyway_codes
 
 NO_ANSWER = "(none)"
 """The predicted class of an answer without a readable KEYWAY line, in confusion data."""

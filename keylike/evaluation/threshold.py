@@ -1,7 +1,7 @@
 """The model's calibration, fitted on the val split: a temperature for its confidences, and the
 confidence below which an answer is not presented as a reading.
 
-The merge stage answers every val photo with the merged model. The temperature (which divides the
+The merge stage answers every val photo with the merged model, once. The temperature (which divides the
 logits the token probabilities come from; greedy answers do not change) is the one of
 `TEMPERATURES` whose confidences best predict an exact match (lowest log loss). The threshold is the
 lowest confidence at which the answers it would present (confidence >= threshold) are exactly right
@@ -22,7 +22,7 @@ from keylike.io import write_json
 
 CALIBRATION_NAME = "keylike_calibration.json"
 """File in a merged model folder holding its `temperature` and `min_confidence`."""
-TEMPERATURES = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.75, 2.0, 2.5)
+TEMPERATURES = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.75, 2.0, 2.5)
 """Candidate temperatures."""
 
 

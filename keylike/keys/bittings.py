@@ -10,29 +10,39 @@ from keylike.errors import InvalidBittingError
 from keylike.keys.specs import KeywaySpec
 
 
+def _is_depth(depth: object) -> bool:
+    return not isinstance(depth, bool) and isinstance(depth, (int, np.integer))
+
+
+def depth_problems(spec: KeywaySpec, bitting: Sequence[object]) -> list[str]:
+    """Each cut whose depth is not an integer in the keyway's depth range, in cut order."""
+    problems = []
+    for position, depth in enumerate(bitting, start=1):
+        if not _is_depth(depth):
+            problems.append(f"cut {position} depth {depth!r} is not an integer")
+        elif depth < spec.min_depth:
+            problems.append(f"cut {position} depth {depth} is below spec min {spec.min_depth}")
+        elif depth > spec.max_depth:
+            problems.append(f"cut {position} depth {depth} exceeds spec max {spec.max_depth}")
+    return problems
+
+
+def macs_problems(spec: KeywaySpec, bitting: Sequence[object]) -> list[str]:
+    """Each adjacent pair of integer depths further apart than the keyway's MACS, in cut order."""
+    return [
+        f"cuts {position}-{position + 1} differ by {abs(a - b)}, over the MACS of {spec.macs}"
+        for position, (a, b) in enumerate(zip(bitting, bitting[1:]), start=1)
+        if _is_depth(a) and _is_depth(b) and abs(a - b) > spec.macs
+    ]
+
+
 def validate_bitting(spec: KeywaySpec, bitting: Sequence[int]) -> None:
     """Raise InvalidBittingError naming the first problem: length, a depth out of range, or MACS."""
     if len(bitting) != spec.cuts:
         raise InvalidBittingError(spec.code, bitting, f"has {len(bitting)} cuts, {spec.code} has {spec.cuts}")
-    for position, depth in enumerate(bitting, start=1):
-        if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)):
-            raise InvalidBittingError(spec.code, bitting, f"cut {position} depth {depth!r} is not an integer")
-        if depth < spec.min_depth:
-            raise InvalidBittingError(
-                spec.code, bitting, f"cut {position} depth {depth} is below spec min {spec.min_depth}"
-            )
-        if depth > spec.max_depth:
-            raise InvalidBittingError(
-                spec.code, bitting, f"cut {position} depth {depth} exceeds spec max {spec.max_depth}"
-            )
-    for position in range(1, len(bitting)):
-        step = abs(bitting[position] - bitting[position - 1])
-        if step > spec.macs:
-            raise InvalidBittingError(
-                spec.code,
-                bitting,
-                f"cuts {position}-{position + 1} differ by {step}, over the MACS of {spec.macs}",
-            )
+    problems = depth_problems(spec, bitting) or macs_problems(spec, bitting)
+    if problems:
+        raise InvalidBittingError(spec.code, bitting, problems[0])
 
 
 def is_valid_bitting(spec: KeywaySpec, bitting: Sequence[int]) -> bool:

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from PIL import Image
 
-from keylike.data.manifest import ManifestRecord, read_manifest
-from keylike.errors import InvalidRecordError, KeylikeError
+from keylike.data.manifest import ManifestRecord
+from keylike.errors import InvalidRecordError
 from keylike.keys import KeyLabel, format_answer
 from keylike.model.inference import prompt_messages
 
@@ -39,17 +39,6 @@ def make_row(image: Image.Image, label: KeyLabel, row_format: RowFormat = "promp
     if row_format == "messages":
         return {"images": [image], "messages": prompt_messages() + completion_messages(label)}
     raise ValueError(f"unknown row format {row_format!r}")
-
-
-def read_split(split_dir: Path | str, name: str) -> list[ManifestRecord]:
-    """Records of split `name` (`train`, `val`, `test`) from `split_dir/<name>.jsonl`."""
-    path = Path(split_dir) / f"{name}.jsonl"
-    if not path.is_file():
-        raise KeylikeError(f"split file {path} not found; run the split stage first (dvc repro split)")
-    records = read_manifest(path)
-    if not records:
-        raise KeylikeError(f"split file {path} is empty; the {name} split needs at least one record")
-    return records
 
 
 def load_image(images_dir: Path | str, record: ManifestRecord) -> Image.Image:

@@ -18,7 +18,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from keylike.errors import ConfigError
-from keylike.keys import INSTRUCTION
+from keylike.keys import INSTRUCTION, MAX_ANSWER_TOKENS
 from keylike.model.grammar import AnswerGrammar
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -34,7 +34,8 @@ class Generation:
     token_ids: tuple[int, ...]
     """Generated token ids, up to and including the stop token (padding after it removed)."""
     token_probs: tuple[float, ...]
-    """Probability the model gave each generated token (softmax of its raw logits)."""
+    """Probability the model gave each generated token: the softmax, at the calibration temperature, of its
+    logits over the tokens the answer grammar allows there (all tokens without the grammar)."""
     token_spans: tuple[tuple[int, int], ...]
     """Character span [start, end) of each token in `text` (empty for special tokens)."""
     latency_s: float
@@ -104,7 +105,7 @@ def generate_answers(
     images: Sequence[Image.Image],
     *,
     batch_size: int = 8,
-    max_new_tokens: int = 32,
+    max_new_tokens: int = MAX_ANSWER_TOKENS,
     cache_implementation: str | None = None,
     temperature: float = 1.0,
     grammar: bool = True,
@@ -117,21 +118,40 @@ def generate_answers(
     from (the model's calibration, keylike.evaluation.threshold); greedy answers do not depend on it.
     `grammar`: decode inside the answer grammar (keylike.model.grammar) when the tokenizer allows it.
     """
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+    return generate_at_temperatures(
+        model, processor, images, (temperature,), batch_size=batch_size, max_new_tokens=max_new_tokens,
+        cache_implementation=cache_implementation, grammar=grammar, progress=progress,
+    )[temperature]
+
+
+def generate_at_temperatures(
+    model: Any,
+    processor: Any,
+    images: Sequence[Image.Image],
+    temperatures: Sequence[float],
+    *,
+    batch_size: int = 8,
+    max_new_tokens: int = MAX_ANSWER_TOKENS,
+    cache_implementation: str | None = None,
+    grammar: bool = True,
+    progress: bool = False,
+) -> dict[float, list[Generation]]:
+    """`generate_answers` once, with the token probabilities at each of `temperatures` (the same answers)."""
+    if not temperatures or min(temperatures) <= 0:
+        raise ValueError(f"temperatures must be > 0, got {tuple(temperatures)}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     cache_implementation = resolve_cache_implementation(cache_implementation, model.device.type)
     prompt = build_prompt(processor)
     stops = stop_token_ids(model, processor)
-    starts = range(0, len(images), batch_size)
-    results: list[Generation] = []
-    for start in tqdm(starts, desc="generate", unit="batch", disable=not progress):
+    grammar = grammar and AnswerGrammar.supports(processor.tokenizer)
+    results: dict[float, list[Generation]] = {t: [] for t in temperatures}
+    for start in tqdm(range(0, len(images), batch_size), desc="generate", unit="batch", disable=not progress):
         batch = [image.convert("RGB") for image in images[start : start + batch_size]]
-        results.extend(
-            _generate_batch(model, processor, prompt, batch, max_new_tokens, cache_implementation, stops, temperature,
-                            grammar and AnswerGrammar.supports(processor.tokenizer))
-        )
+        for temperature, generations in _generate_batch(
+            model, processor, prompt, batch, max_new_tokens, cache_implementation, stops, tuple(temperatures), grammar
+        ).items():
+            results[temperature].extend(generations)
     return results
 
 
@@ -150,9 +170,9 @@ def _generate_batch(
     max_new_tokens: int,
     cache_implementation: str | None,
     stops: set[int],
-    temperature: float,
+    temperatures: tuple[float, ...],
     grammar: bool,
-) -> list[Generation]:
+) -> dict[float, list[Generation]]:
     import torch
 
     device = model.device
@@ -180,18 +200,22 @@ def _generate_batch(
             do_sample=False,
             max_new_tokens=max_new_tokens,
             return_dict_in_generate=True,
-            output_logits=True,
+            output_scores=True,
             **extra,
         )
     _synchronize(device)
     latency = time.perf_counter() - started
     new_tokens = output.sequences[:, inputs["input_ids"].shape[1] :]
-    logits = torch.stack(output.logits, dim=1).float() / temperature  # (batch, steps, vocab)
-    probs = torch.softmax(logits, dim=-1).gather(-1, new_tokens.unsqueeze(-1)).squeeze(-1)
-    return [
-        _to_generation(processor.tokenizer, ids.tolist(), p.tolist(), stops, latency)
-        for ids, p in zip(new_tokens, probs)
-    ]
+    # the scores after the grammar: tokens it rules out are -inf, so the softmax spreads over the allowed ones
+    scores = torch.stack(output.scores, dim=1).float()  # (batch, steps, vocab)
+    results = {}
+    for temperature in temperatures:
+        probs = torch.softmax(scores / temperature, dim=-1).gather(-1, new_tokens.unsqueeze(-1)).squeeze(-1)
+        results[temperature] = [
+            _to_generation(processor.tokenizer, ids.tolist(), p.tolist(), stops, latency)
+            for ids, p in zip(new_tokens, probs)
+        ]
+    return results
 
 
 def _to_generation(tokenizer: Any, ids: list[int], probs: list[float], stops: set[int], latency: float) -> Generation:

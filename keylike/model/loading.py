@@ -6,6 +6,7 @@ Every source ends in the same call, `AutoModelForImageTextToText.from_pretrained
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,20 @@ TINY = "tiny"
 
 DTYPES = {"fp32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16"}
 """Accepted precision / dtype names and the torch dtype each means."""
+
+_UNUSED_4BIT_KERNEL = "Failed to load CPU gemm_4bit_forward"
+
+
+class _Unused4BitKernelFilter(logging.Filter):
+    """Drops bitsandbytes' warning, logged when PEFT or transformers import it, that its optional CPU 4-bit kernel
+    (fetched from the hub by the `kernels` package) is missing: keylike runs 4-bit (`train.load_in_4bit`) only
+    through CUDA, so that kernel is never called, and nothing may be downloaded at run time."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(_UNUSED_4BIT_KERNEL)
+
+
+logging.getLogger("bitsandbytes.backends.cpu.ops").addFilter(_Unused4BitKernelFilter())
 
 
 def cache_dir() -> Path:

@@ -7,31 +7,29 @@ A smoke check reloads the saved model with `AutoModelForImageTextToText` and ans
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
 
 from keylike.config import base_seed, check, config_from_block
-from keylike.errors import AnswerParseError, ConfigError
+from keylike.errors import AnswerParseError
 from keylike.io import atomic_directory
+from keylike.model.adapter import read_adapter_info
 
 MERGE_DTYPES = ("bfloat16", "float16", "float32")
+HEADLINE = ("finalize.temperature",)
+"""The numbers metrics/merge.json keeps; the rest (base model, smoke answer, val evidence) go to metrics/details/."""
 
 
 @dataclass(frozen=True)
 class MergeConfig:
-    """The `merge` block of params.yaml, plus the base model and image size from `train`."""
+    """The `merge` block of params.yaml (the base model and image side come from the adapter folder)."""
 
     dtype: str
     """Dtype of the saved merged weights: `bfloat16` (default), `float16` or `float32`."""
-    base_model: str
-    """The base model the adapter was trained on (`train.base_model`)."""
-    image_size: int
-    """Image side the processor resizes to (`train.image_size`)."""
     seed: int
     """base.seed (the smoke image and generation are deterministic anyway)."""
     min_presented_accuracy: float = 0.95
@@ -42,28 +40,11 @@ class MergeConfig:
         check(self.dtype in MERGE_DTYPES, "merge.dtype", f"must be one of {', '.join(MERGE_DTYPES)}, got {self.dtype!r}")
         check(0 < self.min_presented_accuracy <= 1, "merge.min_presented_accuracy",
               f"must be in (0, 1], got {self.min_presented_accuracy}")
-        check(self.image_size >= 32, "train.image_size", f"must be >= 32, got {self.image_size}")
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> MergeConfig:
-        """Build from params.yaml: `merge`, `train.base_model`, `train.image_size` and `base.seed`."""
-        train = params.get("train") or {}
-        missing = [key for key in ("base_model", "image_size") if key not in train]
-        if missing:
-            raise ConfigError(f"merge needs train.{' and train.'.join(missing)} in params")
-        return config_from_block(
-            cls, params, "merge", base_model=train["base_model"], image_size=train["image_size"], seed=base_seed(params)
-        )
-
-
-def read_train_info(adapter_dir: Path | str) -> dict[str, Any]:
-    """The adapter's training info (base model, image size, 4-bit) written by the train stage."""
-    from keylike.model.training import TRAIN_INFO_NAME
-
-    path = Path(adapter_dir) / TRAIN_INFO_NAME
-    if not path.is_file():
-        raise ConfigError(f"adapter folder {adapter_dir} has no {TRAIN_INFO_NAME}; train it with `dvc repro train`")
-    return json.loads(path.read_text())
+        """Build from params.yaml: `merge` and `base.seed`."""
+        return config_from_block(cls, params, "merge", seed=base_seed(params))
 
 
 def smoke_image(size: int) -> Image.Image:
@@ -80,9 +61,10 @@ def smoke_image(size: int) -> Image.Image:
 
 def merge_adapter(
     config: MergeConfig, *, adapter_dir: Path | str, out_dir: Path | str,
-    finalize: Callable[[Path], dict[str, Any]] | None = None,
+    finalize: Callable[[Path], dict[str, Any]] | None = None, split_dir: Path | str | None = None,
 ) -> dict[str, Any]:
-    """Merge `adapter_dir` into the base model, save it to `out_dir` with the processor; return metrics.
+    """Merge `adapter_dir` into the base model, save it to `out_dir` with the processor and a model card
+    (photos per source counted in `split_dir`); return metrics.
 
     `finalize(folder)` runs on the saved model before it replaces `out_dir` (the merge stage chooses the
     confidence threshold there); its metrics are returned under `finalize`.
@@ -91,31 +73,39 @@ def merge_adapter(
     from peft import PeftModel
     from transformers import AutoProcessor
 
+    from keylike.model.card import ModelCard, split_counts, write_model_card
     from keylike.model.loading import load_base_model, load_from_folder, set_image_size
 
-    info = read_train_info(adapter_dir)
-    if info["base_model"] != config.base_model:
-        raise ConfigError(
-            f"adapter {adapter_dir} was trained on {info['base_model']!r} but train.base_model is "
-            f"{config.base_model!r}; retrain (dvc repro train) or restore train.base_model"
-        )
-    base, _ = load_base_model(config.base_model, image_size=config.image_size, dtype="float32")
+    info = read_adapter_info(adapter_dir)
+    base, _ = load_base_model(info.base_model, image_size=info.image_size, dtype="float32")
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     merged = merged.to(getattr(torch, config.dtype))
     processor = load_from_folder(AutoProcessor, adapter_dir)
-    set_image_size(processor, config.image_size)
+    set_image_size(processor, info.image_size)
     with atomic_directory(out_dir) as tmp:
         merged.save_pretrained(tmp)
         processor.save_pretrained(tmp)
         finalized = finalize(tmp) if finalize else None
-    return {
-        **({"finalize": finalized} if finalized is not None else {}),
-        "base_model": config.base_model,
-        "dtype": config.dtype,
-        "trained_in_4bit": bool(info.get("load_in_4bit", False)),
-        "params": sum(p.numel() for p in merged.parameters()),
-        **smoke_check(out_dir, config.image_size),
-    }
+        metrics = {
+            **({"finalize": finalized} if finalized is not None else {}),
+            "base_model": info.base_model,
+            "dtype": config.dtype,
+            "trained_in_4bit": info.load_in_4bit,
+            "params": sum(p.numel() for p in merged.parameters()),
+            **smoke_check(tmp, info.image_size),
+        }
+        write_model_card(tmp, ModelCard(
+            title="keylike: merged model (base + LoRA adapter, 16-bit)",
+            summary="Reads a photo of a house key; answers `KEYWAY: ...`, `BITTING: ...`, `BRAND: ...` or `NO KEY`. "
+                    "Load it with `keylike predict --model <this folder>` or `keylike serve`; the confidence "
+                    "threshold and temperature are in `keylike_calibration.json`.",
+            base_model=info.base_model,
+            data=split_counts(split_dir) if split_dir is not None else {},
+            params={"train": asdict(info),
+                    "merge": {"dtype": config.dtype, "min_presented_accuracy": config.min_presented_accuracy}},
+            metrics=metrics,
+        ))
+    return metrics
 
 
 def smoke_check(model_dir: Path | str, image_size: int) -> dict[str, Any]:

@@ -1,4 +1,6 @@
-"""The HTTP API for the web app: POST /analyze (multipart field `image`), GET /health, /openapi.json.
+"""The HTTP API for the web app: POST /analyze (multipart field `image`), GET /health, /openapi.json;
+the page at / and the API docs at /docs, every asset served from installed packages (no CDN; no /redoc,
+whose page loads a logo from the internet).
 
 Every bad upload gets a 4xx JSON body `{success: false, error: <code>, message: <what to do>}`
 before the model is involved: a body that is not multipart/form-data (415), a missing `image`
@@ -11,24 +13,30 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from keylike.serving.access_log import AccessLog, record_outcome
 from keylike.serving.batching import BatchConfig, BatchQueue
 from keylike.serving.images import BadImageError, ImageLimits, check_content_type, decode_image
 from keylike.serving.predictor import Answer, Predictor
-from keylike.serving.response import analyze_answer
+from keylike.serving.response import Analysis, analyze_answer
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 """Room for multipart headers and boundaries on top of the image limit, for the Content-Length check."""
+STATIC_DIR = Path(__file__).with_name("static")
+"""The page's HTML, CSS and JavaScript (package data)."""
 
 
 @dataclass(frozen=True)
@@ -37,46 +45,8 @@ class ServeConfig:
 
     limits: ImageLimits = field(default_factory=ImageLimits)
     batching: BatchConfig = field(default_factory=BatchConfig)
-
-
-class KeyedAlikeRisk(BaseModel):
-    """Score 0-100, level low/medium/high and the inputs of the formula (see keylike.risk.risk)."""
-
-    score: int
-    level: str
-    factors: list[dict[str, Any]]
-
-
-class Analysis(BaseModel):
-    """The answer for one photo; on `success: false` the key fields are null and `answer` is raw."""
-
-    model_config = ConfigDict(extra="allow")
-
-    success: bool
-    keyway: str | None
-    bitting: str | None
-    bittingCuts: list[int] | None
-    bittingOrder: str | None
-    brand: str | None
-    confidence: float
-    estimatedAnnualProduction: int | None
-    manufacturingComplexity: float | None
-    marketPenetration: float | None
-    timeInMarket: int | None
-    keyedAlikeRisk: KeyedAlikeRisk | None
-    risk: dict[str, Any] | None
-    sources: list[dict[str, Any]]
-    answer: str
-    error: str | None = Field(
-        None,
-        description="Why `success` is false: `no_key` (no key in the photo), `low_confidence` (a reading below the "
-        "model's calibrated threshold; it is in `bestGuess`), `invalid_bitting` (keyway and brand were read and are "
-        "kept, the bitting cannot be cut on that keyway), `answer_unparseable` (nothing usable).",
-    )
-    message: str | None = Field(None, description="What happened and what to do, for a person.")
-    bestGuess: dict[str, Any] | None = Field(
-        None, description="With `error: low_confidence`: the reading the model is unsure of, in the shape of a successful answer."
-    )
+    access_log: bool = True
+    """One line per request to the `keylike.access` logger (keylike.serving.access_log)."""
 
 
 class ErrorBody(BaseModel):
@@ -99,7 +69,8 @@ class Health(BaseModel):
     queued: int
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
+def _error(request: Request, status: int, code: str, message: str) -> JSONResponse:
+    record_outcome(request, code)
     return JSONResponse(status_code=status, content={"success": False, "error": code, "message": message})
 
 
@@ -184,33 +155,45 @@ def create_app(predictor: Predictor, config: ServeConfig | None = None) -> FastA
         yield
         await queue.stop()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="keylike",
         summary="Read a house key from a photo: keyway, bitting, brand, confidence and keyed-alike risk.",
         version="0.1.0",
         lifespan=lifespan,
+        redoc_url=None,
     )
     app.state.queue = queue
+    if config.access_log:
+        app.add_middleware(AccessLog)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(BadImageError)
-    async def bad_image(_: Request, exc: BadImageError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message)
+    async def bad_image(request: Request, exc: BadImageError) -> JSONResponse:
+        return _error(request, exc.status, exc.code, exc.message)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail))
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(request, exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(422, "invalid_request", str(exc.errors()))
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(request, 422, "invalid_request", str(exc.errors()))
 
-    @app.post("/analyze", response_model=Analysis, responses=_ERRORS, openapi_extra=_UPLOAD_BODY)
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        """The web page: take or choose a key photo, see what keylike reads."""
+        return FileResponse(STATIC_DIR / "index.html")
+
+    @app.post("/analyze", response_model=Analysis, response_model_exclude_unset=True, responses=_ERRORS,
+              openapi_extra=_UPLOAD_BODY)
     async def analyze(request: Request) -> dict[str, Any]:
         """Read the key in the photo (multipart field `image`) and compute its keyed-alike risk."""
         data = await _read_upload(request, config.limits)
         image = await run_in_threadpool(decode_image, data, config.limits)
         answer = await queue.submit(image)
-        return await run_in_threadpool(analyze_answer, answer.text, float(answer.confidence), predictor.min_confidence)
+        body = await run_in_threadpool(analyze_answer, answer.text, float(answer.confidence), predictor.min_confidence)
+        record_outcome(request, body.get("error", "ok"))
+        return body
 
     @app.get("/health", response_model=Health)
     async def health() -> dict[str, Any]:

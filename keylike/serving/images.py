@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from keylike.config import check
-from keylike.data.ingest import ACCEPTED_FORMATS
+from keylike.data.images import ImageRefused, model_picture
 from keylike.errors import KeylikeError
 
 ACCEPTED_CONTENT_TYPES = ("image/", "application/octet-stream")
@@ -33,10 +32,13 @@ class ImageLimits:
     """Largest upload in bytes (413 above)."""
     max_pixels: int = 40_000_000
     """Largest width x height (413 above), checked before the pixels are decoded."""
+    max_side: int = 1024
+    """Longest side after normalising; the ingest.max_image_side the model's training photos had."""
 
     def __post_init__(self) -> None:
         check(self.max_bytes > 0, "max_bytes", f"must be > 0, got {self.max_bytes}")
         check(self.max_pixels > 0, "max_pixels", f"must be > 0, got {self.max_pixels}")
+        check(self.max_side >= 32, "max_side", f"must be >= 32, got {self.max_side}")
 
 
 def check_content_type(content_type: str | None) -> None:
@@ -47,8 +49,14 @@ def check_content_type(content_type: str | None) -> None:
         )
 
 
+_STATUS = {"decompression_bomb": (413, "too_many_pixels"), "truncated_image": (400, "corrupt_image")}
+"""Refusals of keylike.data.images that the API names its own way (its codes before that module existed: the
+web app's); every other reason is a 400 of that name."""
+
+
 def decode_image(data: bytes, limits: ImageLimits) -> Image.Image:
-    """Decode `data` into an RGB image, or raise BadImageError (empty, too big, not an image, truncated)."""
+    """The model's picture of upload `data` (keylike.data.images: the rules ingest applies to training photos),
+    or BadImageError (empty, too big, not an image, truncated, corrupt, unsupported mode)."""
     if not data:
         raise BadImageError(400, "empty_upload", "the upload is empty (0 bytes); attach the photo")
     if len(data) > limits.max_bytes:
@@ -56,21 +64,7 @@ def decode_image(data: bytes, limits: ImageLimits) -> Image.Image:
             413, "too_many_bytes", f"the upload has {len(data)} bytes, over the limit of {limits.max_bytes}"
         )
     try:
-        with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
-            width, height = image.size
-            if width * height > limits.max_pixels:
-                raise BadImageError(
-                    413,
-                    "too_many_pixels",
-                    f"the image is {width}x{height} = {width * height} pixels, over the limit of {limits.max_pixels}",
-                )
-            image.load()
-            return image.convert("RGB")
-    except UnidentifiedImageError as exc:
-        raise BadImageError(400, "not_an_image", f"the upload is not a {'/'.join(ACCEPTED_FORMATS)} image") from exc
-    except Image.DecompressionBombError as exc:
-        raise BadImageError(413, "too_many_pixels", str(exc)) from exc
-    except BadImageError:
-        raise
-    except Exception as exc:  # untrusted bytes in C decoders: any failure is a bad photo, never a 500
-        raise BadImageError(400, "corrupt_image", f"the image cannot be decoded (truncated or corrupt): {exc}") from exc
+        return model_picture(data, limits.max_side, limits.max_pixels)
+    except ImageRefused as exc:
+        status, code = _STATUS.get(exc.reason, (400, exc.reason))
+        raise BadImageError(status, code, exc.message) from exc

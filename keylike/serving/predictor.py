@@ -11,8 +11,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from keylike.evaluation.confidence import answer_confidence
-from keylike.evaluation.parsing import parse_fields
 from keylike.evaluation.threshold import Calibration
+from keylike.keys import MAX_ANSWER_TOKENS, parse_fields
 from keylike.serving.images import BadImageError, ImageLimits, decode_image
 from keylike.serving.response import analyze_answer
 
@@ -41,7 +41,7 @@ class Predictor(Protocol):
 class ModelPredictor:
     """A merged keylike model loaded once from `model_dir`; `generate` runs one batched generate call."""
 
-    def __init__(self, model_dir: Path, *, max_new_tokens: int = 32, device: str = "auto", dtype: str = "auto") -> None:
+    def __init__(self, model_dir: Path, *, max_new_tokens: int = MAX_ANSWER_TOKENS, device: str = "auto", dtype: str = "auto") -> None:
         self.name = str(model_dir)
         self.max_new_tokens = max_new_tokens
         from keylike.model.inference import load_for_inference
@@ -75,7 +75,11 @@ def _read_photo(path: Path, limits: ImageLimits) -> Image.Image:
     size = path.stat().st_size
     if size > limits.max_bytes:
         raise BadImageError(413, "too_many_bytes", f"{path} has {size} bytes, over the limit of {limits.max_bytes}")
-    return decode_image(path.read_bytes(), limits)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadImageError(400, "unreadable_file", f"{path} cannot be read: {exc.strerror or exc}") from exc
+    return decode_image(data, limits)
 
 
 def predict_files(

@@ -15,14 +15,17 @@ from dataclasses import dataclass
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import LOGGING_CONFIG
+
+from keylike.serving.access_log import access_log_config
 
 DEFAULT_HOST = "127.0.0.1"
 """Loopback unless told otherwise: nothing is exposed by accident."""
 
 
 def serve(app: FastAPI, host: str = DEFAULT_HOST, port: int = 8000) -> None:
-    """Serve `app` until interrupted."""
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    """Serve `app` until interrupted; keylike's access log (when the app has it) replaces uvicorn's."""
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, log_config=access_log_config(LOGGING_CONFIG))
 
 
 @contextmanager

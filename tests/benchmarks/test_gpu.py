@@ -1,49 +1,43 @@
-"""keylike.benchmarks.gpu and gpu_proof: the pure logic on a CPU, the benchmark pieces on the tiny model,
-the committed results' schema; the full-size run itself needs the GPU (`gpu` mark)."""
+"""keylike.benchmarks.gpu* and stats: the pure logic on a CPU, the benchmark pieces on the tiny model,
+the full-size run itself needs the GPU (`gpu` mark)."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import pytest
 
-from keylike.benchmarks import gpu
-from keylike.benchmarks.gpu_proof import loss_curve, production_params
+from keylike.benchmarks import merge_results
+from keylike.benchmarks.gpu_inference import SETTINGS, time_generation, time_vision
+from keylike.benchmarks.gpu_inputs import synthetic_images
+from keylike.benchmarks.gpu_probe import probe_training
+from keylike.benchmarks.gpu_profile import production_params
+from keylike.benchmarks.gpu_proof import loss_curve
+from keylike.benchmarks.gpu_summary import TARGETS, check_targets, summarize
+from keylike.benchmarks.stats import steady_rate
+from keylike.model.training import TrainConfig, lora_target_regex
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_percentile_interpolates_between_ranks():
-    values = [4.0, 1.0, 3.0, 2.0]
-    assert gpu.percentile(values, 0) == 1.0
-    assert gpu.percentile(values, 100) == 4.0
-    assert gpu.percentile(values, 50) == pytest.approx(2.5)
-    assert gpu.percentile([7.0], 95) == 7.0
-    with pytest.raises(ValueError):
-        gpu.percentile([], 50)
-
-
-def test_latency_summary_and_steady_rate():
-    summary = gpu.latency_summary([0.3, 0.1, 0.2])
-    assert summary == {"p50_s": 0.2, "p95_s": pytest.approx(0.29), "mean_s": pytest.approx(0.2), "min_s": 0.1, "n": 3}
-    rate = gpu.steady_rate([10.0, 1.0, 2.0, 1.0], samples_per_step=8, tokens_per_step=800, warmup=1)
+def test_steady_rate_skips_the_warmup_steps():
+    rate = steady_rate([10.0, 1.0, 2.0, 1.0], samples_per_step=8, tokens_per_step=800, warmup=1)
     assert rate == {"steady_step_s": 1.0, "samples_per_s": 8.0, "tokens_per_s": 800.0, "steady_steps": 3}
     with pytest.raises(ValueError, match="more than 2 steps"):
-        gpu.steady_rate([1.0, 1.0], 8, 800, warmup=2)
+        steady_rate([1.0, 1.0], 8, 800, warmup=2)
 
 
 def test_check_targets_reports_met_unmet_and_unmeasured():
-    report = gpu.check_targets({"train_samples_per_s": 30.0, "infer_batch1_p50_s": 0.2})
-    assert set(report) == set(gpu.TARGETS)
+    report = check_targets({"train_samples_per_s": 30.0, "infer_batch1_p50_s": 0.2})
+    assert set(report) == set(TARGETS)
     assert report["train_samples_per_s"] == {"target": ">= 25", "measured": 30.0, "met": True}
     assert report["infer_batch1_p50_s"]["met"] is False
     assert report["infer_cold_start_s"] == {"target": "<= 60", "measured": None, "met": None}
 
 
 def test_merge_results_is_recursive():
-    merged = gpu.merge_results({"a": {"x": 1, "y": 2}, "b": 1}, {"a": {"y": 3}, "c": 4})
+    merged = merge_results({"a": {"x": 1, "y": 2}, "b": 1}, {"a": {"y": 3}, "c": 4})
     assert merged == {"a": {"x": 1, "y": 3}, "b": 1, "c": 4}
 
 
@@ -60,35 +54,13 @@ def test_summarize_takes_the_best_of_each_kind_and_compares_backends_per_recipe(
                        "un": {"backend": "unsloth", "recipe": "r", "samples_per_s": 9.0},
                        "un4": {"backend": "unsloth", "recipe": "q", "samples_per_s": 1.0}}),
     ]
-    result = gpu.summarize(runs)
+    result = summarize(runs)
     best = result["summary"]["best"]
     assert best == {"train_samples_per_s": 9.0, "train_time_to_first_step_s": 36.0, "train_backend_speedup": 1.5,
                     "infer_batch1_p50_s": 0.3, "infer_images_per_s": 19.0, "infer_cold_start_s": 22.0}
     assert result["summary"]["train_backend_speedup_by_recipe"] == {"r": 1.5}
     assert result["targets"]["train_backend_speedup"]["met"] is True
     assert result["runs"] == runs
-
-
-def test_committed_results_schema():
-    result = json.loads((REPO / "metrics" / "benchmarks" / "gpu_h200.json").read_text())
-    assert {"command", "runs", "summary", "targets", "caveats"} <= set(result)
-    for run in result["runs"]:
-        assert run["command"] and run["commit"]
-        assert run["environment"]["gpu"]["name"] == "NVIDIA H200"
-        assert run["environment"]["versions"]["torch"].startswith("2.11")
-    assert set(result["targets"]) == set(gpu.TARGETS)
-    for name, target in result["targets"].items():
-        assert target["measured"] == result["summary"]["best"][name]
-    assert gpu.summarize(result["runs"])["summary"] == result["summary"]
-
-
-def test_committed_proof_shows_the_loss_falling():
-    proof = json.loads((REPO / "metrics" / "benchmarks" / "gpu_train_proof.json").read_text())
-    assert proof["train_params"]["backend"] == "unsloth" and proof["train_params"]["load_in_4bit"] is True
-    assert proof["train_params"]["lora_r"] == 32 and proof["train_params"]["lora_alpha"] == 32
-    curve = [step["loss"] for step in proof["train"]["loss_curve"]]
-    assert len(curve) == proof["train"]["metrics"]["steps"] and curve[-1] < curve[0] - 3
-    assert proof["merge"]["dtype"] == "bfloat16" and proof["merge"]["params"] > 7e9
 
 
 def test_production_params_compose_the_profile_and_overrides():
@@ -117,13 +89,23 @@ def tiny():
     return build_tiny_model()
 
 
-def test_probe_and_generation_run_on_the_tiny_model(tiny):
+def test_probe_and_generation_run_on_the_tiny_model(tiny, monkeypatch):
+    import peft
+
     model, processor = tiny
-    samples = gpu.synthetic_images(3, size=64)
-    rows = gpu.probe_training(model, processor, samples, [2], steps=3, checkpointing_modes=(False,))
+    samples = synthetic_images(3, size=64)
+    config = TrainConfig.from_params(production_params(REPO / "params.yaml"))
+    used = []
+    get_peft_model = peft.get_peft_model
+    monkeypatch.setattr(peft, "get_peft_model", lambda m, lora: used.append(lora) or get_peft_model(m, lora))
+    rows = probe_training(model, processor, samples, [2], config, steps=3, checkpointing_modes=(False,))
     assert rows[0]["batch_size"] == 2 and rows[0]["steady_steps"] == 1 and len(rows[0]["losses"]) == 3
     assert not any(p.requires_grad for p in model.parameters())  # the LoRA was unloaded again
-    result = gpu.time_generation(model, processor, [image for image, _ in samples], gpu.SETTINGS["dynamic"], [2], 2,
+    # the probe trains the library's adapter of the production profile: its targets, rank and dropout
+    (lora,) = used
+    assert lora.target_modules == lora_target_regex(model, config.lora_scope) and config.lora_scope == "projection"
+    assert (lora.r, lora.lora_alpha, lora.lora_dropout) == (config.lora_r, config.lora_alpha, config.lora_dropout)
+    result = time_generation(model, processor, [image for image, _ in samples], SETTINGS["dynamic"], [2], 2,
                                  deadline=time.time() + 60)
     assert result["batch1"]["n"] == 2 and result["batches"]["2"]["images_per_s"] > 0
 
@@ -136,7 +118,7 @@ def test_full_size_vision_tower_on_the_gpu():
     from keylike.model.full_size import build_model
 
     model = build_model()
-    rows = gpu.time_vision(model, ["eager"], [1], repeats=3)
+    rows = time_vision(model, ["eager"], [1], repeats=3)
     assert rows[0]["median_s"] > 0
 
 
@@ -146,6 +128,6 @@ def test_a_train_only_run_takes_its_entries_command_and_environment():
                               "backend": "hf", "samples_per_s": 1.0},
                         "b": {"command": "python -m keylike.benchmarks.gpu --phases train --label b", "environment": env,
                               "backend": "hf", "samples_per_s": 2.0}}}
-    (summarized,) = gpu.summarize([run])["runs"]
+    (summarized,) = summarize([run])["runs"]
     assert summarized["command"].split(" ; ") == [run["training"]["a"]["command"], run["training"]["b"]["command"]]
     assert summarized["environment"] == env

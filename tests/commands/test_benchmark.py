@@ -6,6 +6,7 @@ from pathlib import Path
 import torch
 
 from keylike.cli import main
+from keylike.io import read_metrics
 
 REPO = Path(__file__).resolve().parents[2]
 torch.set_num_threads(1)
@@ -20,7 +21,7 @@ def test_benchmark_command_prints_headline_metrics(tmp_path, tiny_lora, tiny_spl
     ])
     assert rc == 0
     printed = json.loads(capsys.readouterr().out)
-    written = json.loads((tmp_path / "benchmark.json").read_text())
+    written = read_metrics(tmp_path / "benchmark.json")
     assert printed["test_images"] == written["test_images"] == len(tiny_split.records["test"])
     assert printed["latency"]["batch_size"] == 2  # the flag overrides benchmark.batch_size
     assert "per_keyway" not in printed and "per_keyway" in written

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from keylike.cli import main
+from keylike.io import read_metrics
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,11 +23,11 @@ def _params(tmp_path: Path, **ingest) -> Path:
 def test_ingest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "ingested"
     rc = main(["ingest", "--params", str(_params(tmp_path)), "--raw", str(tmp_path), "--out", str(out),
-               "--metrics", str(tmp_path / "m.json"), "--workers", "1"])
-    assert rc == 0
+               "--metrics", str(tmp_path / "m.json"), "--contact-sheet", str(tmp_path / "sheet.png"), "--workers", "1"])
+    assert rc == 0 and (tmp_path / "sheet.png").is_file()
     printed = json.loads(capsys.readouterr().out)
     assert printed == {"records_in": 4, "records_out": 4, "quarantined": 0, "quarantined_by_reason": {}}
-    assert json.loads((tmp_path / "m.json").read_text())["records_out"] == 4
+    assert read_metrics(tmp_path / "m.json")["records_out"] == 4
     assert len((out / "manifest.jsonl").read_text().splitlines()) == 4
 
 

@@ -51,7 +51,34 @@ def test_predict_exits_1_when_a_file_is_not_a_photo(tmp_path: Path, capsys) -> N
 def test_missing_model_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
     photo = _photo(tmp_path / "key.png", (1, 2, 3))
     assert main(["predict", str(photo), "--model", str(tmp_path / "nope")]) == 2
-    assert "has no config.json" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"no model in {tmp_path / 'nope'}" in err and "pass --model" in err
+
+
+def _pipeline(root: Path) -> Path:
+    """A project whose merge stage writes data/models/merged, and a subfolder two levels down."""
+    (root / "dvc.yaml").write_text("stages:\n  merge:\n    cmd: python stages/merge.py --out data/models/merged\n")
+    (root / "photos" / "2026").mkdir(parents=True)
+    return root / "photos" / "2026"
+
+
+def test_the_default_model_is_found_from_a_subfolder(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    subfolder = _pipeline(tmp_path)
+    save_tiny_model(tmp_path / "data" / "models" / "merged")
+    _photo(subfolder / "key.png", (1, 2, 3))
+    monkeypatch.chdir(subfolder)
+    assert main(["predict", "key.png", "--max-new-tokens", "4"]) == 0
+    assert json.loads(capsys.readouterr().out)["image"] == "key.png"
+
+
+def test_a_missing_default_model_names_the_folder_and_the_fix(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    subfolder = _pipeline(tmp_path)
+    _photo(subfolder / "key.png", (1, 2, 3))
+    monkeypatch.chdir(subfolder)
+    assert main(["predict", "key.png"]) == 2
+    err = capsys.readouterr().err
+    assert f"no model in ../../data/models/merged ({tmp_path.resolve() / 'data/models/merged'})" in err
+    assert "`dvc pull ../../data/models/merged`" in err and "`dvc repro ../../dvc.yaml:merge`" in err
 
 
 def test_no_existing_photo_is_refused_before_the_model_loads(tmp_path: Path, capsys) -> None:
@@ -66,4 +93,39 @@ def test_help_shows_defaults_and_keeps_the_examples(capsys) -> None:
         main(["predict", "--help"])
     out = capsys.readouterr().out
     assert "(default: data/models/merged)" in out and "(default: 8)" in out
-    assert "\n  keylike predict key1.jpg key2.png --model data/models/merged\n" in out
+    assert "\nexamples:\n  keylike predict key1.jpg key2.png  " in out
+
+
+def test_exif_rotated_and_pixel_rotated_photos_get_the_same_picture_and_answer(
+    tmp_path: Path, exif_photos: dict[str, Path], capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keylike.serving import ModelPredictor
+
+    seen: list[bytes] = []
+    generate = ModelPredictor.generate
+
+    def recording(self, images):
+        seen.extend(image.tobytes() for image in images)
+        return generate(self, images)
+
+    monkeypatch.setattr(ModelPredictor, "generate", recording)
+    model = save_tiny_model(tmp_path / "model")
+    photos = [exif_photos[name] for name in ("exif", "rotated", "plain")]
+    assert main(["predict", *map(str, photos), "--model", str(model), "--max-new-tokens", "8"]) == 0
+    exif, rotated, plain = ({k: v for k, v in json.loads(line).items() if k != "image"}
+                            for line in capsys.readouterr().out.splitlines())
+    assert seen[0] == seen[1] != seen[2]
+    assert exif == rotated
+
+
+def test_a_broken_photo_is_one_error_line_and_the_others_are_answered(tmp_path: Path, capsys) -> None:
+    model = save_tiny_model(tmp_path / "model")
+    fixtures = sorted((Path(__file__).parents[1] / "data" / "fixtures" / "images").glob("*.bin"))
+    photos = [_photo(tmp_path / "first.png", (1, 2, 3)), *fixtures, _photo(tmp_path / "last.png", (3, 2, 1))]
+    assert main(["predict", *map(str, photos), "--model", str(model), "--max-new-tokens", "4"]) == 1
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["image"] for r in rows] == [str(p) for p in photos]
+    assert "answer" in rows[0] and "answer" in rows[-1]
+    api_names = {"decompression_bomb": "too_many_pixels"}
+    reasons = [p.name.split("-")[0] for p in fixtures]
+    assert [r["error"] for r in rows[1:-1]] == [api_names.get(reason, reason) for reason in reasons]

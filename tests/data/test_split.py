@@ -96,7 +96,7 @@ def _validated(tmp_path: Path, records: list[ManifestRecord], success: bool = Tr
     digest = hashlib.sha256((data / MANIFEST_NAME).read_bytes()).hexdigest()
     validation = tmp_path / "validation.json"
     failed = [] if success else ["macs_respected", "keyway_known"]
-    validation.write_text(json.dumps({"success": success, "manifest_sha256": digest, "failed_expectations": failed}))
+    validation.write_text(json.dumps({"success": success, "manifest_sha256": digest, "failed": failed}))
     return data, validation
 
 

@@ -97,11 +97,13 @@ def test_same_seed_writes_byte_identical_data_sets(tmp_path: Path) -> None:
 def test_contact_sheet_grid() -> None:
     image = Image.new("RGB", (50, 50), (10, 20, 30))
     label = KeyLabel("SC1", (1, 2, 3, 4, 5), "Schlage")
-    sheet = contact_sheet([(image, label)] * 7, columns=3, cell=100)
-    assert sheet.size == (300, 3 * (100 + 34))
+    sheet = contact_sheet([(image, label, "synthetic")] * 6 + [(image, label, "my_keys")], columns=3, cell=100)
+    assert sheet.size == (300, 3 * (100 + 49))
     assert sheet.getpixel((50, 50)) == (10, 20, 30)
-    caption = np.asarray(sheet.crop((0, 100, 100, 134)))
-    assert caption.min() < 100  # text was drawn under the image
+    caption = np.asarray(sheet.crop((0, 100, 100, 128)))
+    assert caption.min() < 100  # keyway, brand and bitting were drawn under the image
+    source = np.asarray(sheet.crop((0, 2 * 149 + 130, 100, 2 * 149 + 149))).astype(int)
+    assert (source[..., 2] - source[..., 0] > 80).any()  # the last photo's source, in a user data set's blue
 
 
 def test_keyway_flag_mix() -> None:

@@ -18,8 +18,10 @@ import pytest
 from PIL import Image
 
 from keylike.data.manifest import MANIFEST_NAME, QUARANTINE_NAME, ManifestRecord, write_manifest
-from keylike.data.validation import SUMMARY_OFFENDERS, ValidateConfig, run_validation, validate_dataset
+from keylike.data.validation import ValidateConfig, run_validation, validate_dataset
+from keylike.data.validation_report import SUMMARY_OFFENDERS
 from keylike.errors import ConfigError, ValidationFailedError
+from keylike.io import read_metrics
 from keylike.keys import get_spec, sample_bitting
 
 KEYWAYS = ("SC1", "KW1", "Y1")
@@ -118,10 +120,17 @@ def _too_few(ds: Dataset) -> None:
     del ds.records[-2:]  # Y1 keeps 2 of 4
 
 
+def _too_few_from_user(ds: Dataset) -> None:
+    del ds.records[-2:]  # Y1 keeps 2 of 4, both from a user data set
+    for index in (-1, -2):
+        ds.change(len(ds.records) + index, source="mykeys")
+
+
 def _imbalanced(ds: Dataset) -> None:
     rng = np.random.default_rng(9)
     for _ in range(9):
-        ds.add("SC1", sample_bitting(get_spec("SC1"), rng))  # SC1 13 vs 4: 3.25x
+        ds.add("SC1", sample_bitting(get_spec("SC1"), rng))  # SC1 13 vs 4: 3.25x, the 9 extra from a user data set
+        ds.change(len(ds.records) - 1, source="mykeys")
 
 
 def _quarantined(ds: Dataset) -> None:
@@ -170,7 +179,7 @@ CASES: list[tuple[str, Callable[[Dataset], object], set[str], str, str]] = [
     ("short_bitting", lambda ds: ds.change(0, bitting=(1, 2, 3, 4)), {"bitting_length_matches", "answer_round_trips"},
      "bitting 1,2,3,4 has 4 cuts, SC1 has 5", "synthetic-000000"),
     ("depth_over_range", lambda ds: ds.change(4, bitting=(1, 2, 3, 4, 8)), {"depths_in_range", "answer_round_trips"},
-     "cut 5 depth 8 is outside KW1's 1-7", "synthetic-000004"),
+     "cut 5 depth 8 exceeds spec max 7", "synthetic-000004"),
     ("depth_not_integer", lambda ds: ds.change(4, bitting=(1, 2.5, 3, 4, 5)),
      {"depths_in_range", "answer_round_trips"}, "cut 2 depth 2.5 is not an integer", "synthetic-000004"),
     ("macs_violated", lambda ds: ds.change(0, bitting=(0, 8, 2, 3, 4)), {"macs_respected", "answer_round_trips"},
@@ -180,9 +189,15 @@ CASES: list[tuple[str, Callable[[Dataset], object], set[str], str, str]] = [
     ("same_image_two_labels", _duplicate_image_other_label, {"same_image_same_label"},
      "labelled SC1 2,2,2,2,2 Schlage", "synthetic-000000"),
     ("too_few_per_keyway", _too_few, {"min_records_per_keyway"},
-     "keyway Y1 has 2 records, fewer than min_records_per_keyway 3", "synthetic-000008"),
+     "keyway Y1 has 2 records (2 from synthetic), fewer than min_records_per_keyway 3; fix: raise "
+     "ingest.synthetic_count or the keyway's weight in ingest.keyway_mix", "synthetic-000008"),
+    ("too_few_from_a_user_data_set", _too_few_from_user, {"min_records_per_keyway"},
+     "keyway Y1 has 2 records (2 from mykeys), fewer than min_records_per_keyway 3; fix: add 1 or more photos "
+     "of Y1 to data set mykeys, or remove its Y1 photos, or lower validate.min_records_per_keyway", "synthetic-000008"),
     ("class_imbalance", _imbalanced, {"class_balance"},
-     "keyway SC1 has 13 records, 3.25x the smallest keyway (KW1, 4), over max_class_ratio 3.0", "synthetic-000000"),
+     "keyway SC1 has 13 records (9 from mykeys, 4 from synthetic), 3.25x the smallest keyway (KW1, 4), over "
+     "max_class_ratio 3.0; fix: keep at most 12 photos of SC1 (cut them in data set mykeys (it brings 9))",
+     "synthetic-000000"),
     ("quarantined_share", _quarantined, {"quarantined_share"},
      "ingest quarantined 5 records, 29.4% of its input, over max_quarantined_share 25.0%", ""),
     ("mixed", _mixed, {"macs_respected", "keyway_known", "answer_round_trips", "same_image_same_label",
@@ -192,9 +207,9 @@ CASES: list[tuple[str, Callable[[Dataset], object], set[str], str, str]] = [
 
 def test_clean_dataset_passes(dataset: Dataset, tmp_path: Path) -> None:
     report = run_validation(CONFIG, dataset.write(), tmp_path / "docs", tmp_path / "validation.json")
-    metrics = json.loads((tmp_path / "validation.json").read_text())
+    metrics = read_metrics(tmp_path / "validation.json")
     assert report.success and metrics["success"] is True
-    assert metrics["records"] == len(KEYWAYS) * PER_KEYWAY and metrics["failed_expectations"] == []
+    assert metrics["records"] == len(KEYWAYS) * PER_KEYWAY and metrics["failed"] == [] and metrics["failed_expectations"] == 0
     assert all(e["success"] and e["offending"] == [] for e in metrics["expectations"].values())
     assert metrics["manifest_sha256"] == hashlib.sha256((dataset.root / MANIFEST_NAME).read_bytes()).hexdigest()
     assert (tmp_path / "docs" / "index.html").is_file() and Path(report.docs_page).is_file()
@@ -209,8 +224,8 @@ def test_bad_data_fails_the_named_expectations(
     with pytest.raises(ValidationFailedError) as failure:
         run_validation(CONFIG, dataset.write(), tmp_path / "docs", tmp_path / "validation.json")
     message = str(failure.value)
-    metrics = json.loads((tmp_path / "validation.json").read_text())
-    assert set(metrics["failed_expectations"]) == expected
+    metrics = read_metrics(tmp_path / "validation.json")
+    assert set(metrics["failed"]) == expected
     for name in expected:
         assert f"\n  {name}: " in message
     assert fragment in message
@@ -263,10 +278,10 @@ def test_empty_manifest_fails_records_present(dataset: Dataset, tmp_path: Path) 
 def test_an_exception_inside_great_expectations_is_a_failure(
     dataset: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import keylike.data.validation as validation
+    import keylike.data.expectations as expectations
 
-    frame = validation._frame
-    monkeypatch.setattr(validation, "_frame", lambda rows, checks: frame(rows, checks).drop(columns=["macs_respected"]))
+    frame = expectations.frame
+    monkeypatch.setattr(expectations, "frame", lambda rows, checks: frame(rows, checks).drop(columns=["macs_respected"]))
     report = validate_dataset(CONFIG, dataset.write(), tmp_path / "docs")
     macs = next(o for o in report.outcomes if o.name == "macs_respected")
     assert not macs.success and "macs_respected" in (macs.error or "")

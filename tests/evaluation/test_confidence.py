@@ -10,8 +10,7 @@ from keylike.evaluation.confidence import (
     field_confidences,
     reliability_bins,
 )
-from keylike.evaluation.parsing import parse_fields
-from keylike.keys import KeyLabel
+from keylike.keys import KeyLabel, parse_fields
 
 TEXT = "KEYWAY: SC1\nBITTING: 1,2\nBRAND: Schlage"
 

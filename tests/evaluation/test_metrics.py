@@ -12,8 +12,7 @@ from keylike.evaluation.metrics import (
     per_keyway_metrics,
     per_position_accuracy,
 )
-from keylike.evaluation.parsing import parse_fields
-from keylike.keys import KeyLabel
+from keylike.keys import KeyLabel, parse_fields
 
 TRUTHS = [
     KeyLabel("SC1", (1, 2, 5, 3, 7), "Schlage"),

@@ -105,3 +105,17 @@ def test_sampling_is_deterministic_for_a_seed() -> None:
     first = [sample_bitting(spec, np.random.default_rng(3)) for _ in range(5)]
     second = [sample_bitting(spec, np.random.default_rng(3)) for _ in range(5)]
     assert first == second
+
+
+def test_problems_lists_every_bad_cut_for_the_validate_stage():
+    from keylike.keys.bittings import depth_problems, macs_problems
+
+    spec = get_spec("KW1")
+    assert depth_problems(spec, (0, 2, 8, "x", True)) == [
+        "cut 1 depth 0 is below spec min 1", "cut 3 depth 8 exceeds spec max 7",
+        "cut 4 depth 'x' is not an integer", "cut 5 depth True is not an integer",
+    ]
+    assert macs_problems(spec, (1, 6, 1, "x", 7)) == [
+        "cuts 1-2 differ by 5, over the MACS of 4", "cuts 2-3 differ by 5, over the MACS of 4",
+    ]
+    assert depth_problems(spec, (1, 2, 3, 4, 5)) == macs_problems(spec, (1, 2, 3, 4, 5)) == []

@@ -39,9 +39,11 @@ def test_adapter_and_merged_export_load_and_agree(tiny_lora, tiny_split, tmp_pat
     assert (out / "adapter" / "adapter_config.json").is_file()
     assert (out / "merged" / "config.json").is_file()
     merged = report.formats["merged"]
-    # the merged format is the reference's own files in the same runtime: identical answers
-    assert merged.texts == report.reference.texts
-    assert merged.answer_agreement == merged.text_agreement == 1.0
+    # the reference is the adapter on its base model, read from the train stage's folder
+    assert report.reference.runtime == "transformers+peft"
+    assert report.reference.size_bytes == sum(p.stat().st_size for p in tiny_lora.adapter_dir.rglob("*") if p.is_file())
+    assert merged.answer_agreement == answer_agreement(report.reference.texts, list(merged.texts))
+    assert "answer_agreement" not in report.to_json()["reference"]
     assert merged.size_bytes == sum(p.stat().st_size for p in tiny_lora.merged_dir.rglob("*") if p.is_file())
     adapter = report.formats["adapter"]
     assert adapter.runtime == "transformers+peft"
@@ -55,10 +57,35 @@ def test_adapter_and_merged_export_load_and_agree(tiny_lora, tiny_split, tmp_pat
     json.dumps(metrics)
 
 
+def test_every_format_is_scored_against_the_adapter_on_its_base(tiny_lora, tiny_split, tmp_path, monkeypatch) -> None:
+    from keylike.model.export.transformers_formats import AdapterExporter
+
+    load = AdapterExporter.load
+
+    def reference_answers_junk(self, out_dir, config):
+        runner = load(self, out_dir, config)
+        return (lambda image: "junk reference") if out_dir == tiny_lora.adapter_dir else runner
+
+    monkeypatch.setattr(AdapterExporter, "load", reference_answers_junk)
+    report = export_model(make_config(max_new_tokens=8), adapter_dir=tiny_lora.adapter_dir, merged_dir=tiny_lora.merged_dir,
+                          split_dir=tiny_split.split_dir, images_dir=tiny_split.images_dir, out_dir=tmp_path / "export")
+    assert report.reference.texts == ["junk reference"] * 4
+    # no format, merged included, is compared with its own answers: none says "junk reference"
+    assert {name: r.text_agreement for name, r in report.formats.items()} == {"adapter": 0.0, "merged": 0.0}
+
+
+def test_a_format_compared_with_itself_is_refused() -> None:
+    texts = ["KEYWAY: SC1\nBITTING: 1,2,3,4,5\nBRAND: Schlage"]
+    with pytest.raises(ValueError, match="compares a format with itself"):
+        answer_agreement(texts, texts)
+    with pytest.raises(ValueError, match="compares a format with itself"):
+        text_agreement(texts, texts)
+
+
 def test_adapter_export_loads_with_peft_onto_the_base(tiny_lora, tmp_path) -> None:
     from peft import PeftModel
 
-    from keylike.model.export.core import Sources
+    from keylike.model.export.base import Sources
     from keylike.model.export.transformers_formats import AdapterExporter
     from keylike.model.loading import load_base_model
 

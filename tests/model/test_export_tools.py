@@ -14,7 +14,7 @@ from PIL import Image
 from keylike.config import load_params
 from keylike.errors import KeylikeError
 from keylike.model.export import ExportConfig, export_model
-from keylike.model.export.core import Sources
+from keylike.model.export.base import Sources
 
 REPO = Path(__file__).resolve().parents[2]
 

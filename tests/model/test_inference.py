@@ -6,8 +6,7 @@ import torch
 from PIL import Image
 
 from keylike.evaluation.confidence import answer_confidence, field_confidences
-from keylike.evaluation.parsing import parse_fields
-from keylike.keys import INSTRUCTION
+from keylike.keys import INSTRUCTION, parse_fields
 from keylike.model.inference import _to_generation, build_prompt, generate_answers, stop_token_ids
 from keylike.model.tiny import TinyConfig, build_tiny_model
 
@@ -113,14 +112,32 @@ def test_auto_cache_is_static_on_cuda_only():
     assert resolve_cache_implementation(None, "cuda") is None
 
 
-def test_grammar_keeps_answers_possible_and_probabilities_raw(tiny, images):
+def test_grammar_keeps_answers_possible_and_probabilities_among_allowed_tokens(tiny, images):
     """With the answer grammar, a random model still only writes prefixes of possible answers, and each
-    recorded probability is the model's own (never above that of its unconstrained choice)."""
+    token's probability is its share among the tokens the grammar allows there: above the model's raw one."""
+    from transformers import LogitsProcessorList
+
     from keylike.keys.answer import is_answer_prefix
+    from keylike.model.grammar import AnswerGrammar
 
     model, processor = tiny
     free = generate_answers(model, processor, images, batch_size=5, max_new_tokens=12, grammar=False)
     held = generate_answers(model, processor, images, batch_size=5, max_new_tokens=12, grammar=True)
     assert not all(is_answer_prefix(g.text) for g in free)  # the random tiny model writes anything
     assert all(is_answer_prefix(g.text) for g in held)
-    assert all(h.token_probs[0] <= f.token_probs[0] + 1e-6 for f, h in zip(free, held))
+
+    inputs = processor(text=[build_prompt(processor)] * len(images), images=[[i] for i in images], padding=True,
+                       padding_side="left", return_tensors="pt")
+    prompt_length = inputs["input_ids"].shape[1]
+    stops = stop_token_ids(model, processor)
+    with torch.inference_mode():
+        output = model.generate(**inputs, do_sample=False, max_new_tokens=12, return_dict_in_generate=True,
+                                output_logits=True, logits_processor=LogitsProcessorList(
+                                    [AnswerGrammar(processor.tokenizer, prompt_length, stops)]))
+    chosen = output.sequences[:, prompt_length:].unsqueeze(-1)
+    raw = torch.softmax(torch.stack(output.logits, 1).float(), -1).gather(-1, chosen).squeeze(-1)
+    for generation, raw_probs in zip(held, raw):
+        steps = len(generation.token_probs)
+        assert all(p <= 1.0 + 1e-6 for p in generation.token_probs)
+        assert all(h >= r - 1e-6 for h, r in zip(generation.token_probs, raw_probs[:steps].tolist()))
+    assert any(h > r + 1e-3 for g, r in zip(held, raw) for h, r in zip(g.token_probs, r.tolist()))

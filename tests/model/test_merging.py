@@ -19,9 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def merge_config(**overrides) -> MergeConfig:
-    params = load_params(REPO / "params.yaml")
-    params["train"].update(base_model="tiny", image_size=64)
-    return replace(MergeConfig.from_params(params), **overrides)
+    return replace(MergeConfig.from_params(load_params(REPO / "params.yaml")), **overrides)
 
 
 def model_inputs(processor):
@@ -84,10 +82,14 @@ def test_adapter_trained_in_4bit_is_merged_onto_the_16_bit_base(tmp_path, make_a
         assert {weights.get_slice(name).get_dtype() for name in weights.keys()} == {"BF16"}
 
 
-def test_other_base_model_is_refused(tmp_path, make_adapter):
+def test_base_model_and_image_side_come_from_the_adapter_not_params(tmp_path, make_adapter):
     adapter, _ = make_adapter(tmp_path / "adapter")
-    with pytest.raises(ConfigError, match="trained on 'tiny' but train.base_model is 'other/model'"):
-        merge_adapter(merge_config(base_model="other/model"), adapter_dir=adapter, out_dir=tmp_path / "merged")
+    params = load_params(REPO / "params.yaml")
+    params["train"].update(base_model="other/model", image_size=999)  # another stage's params: never read
+    metrics = merge_adapter(MergeConfig.from_params(params), adapter_dir=adapter, out_dir=tmp_path / "merged")
+    assert metrics["base_model"] == "tiny"
+    processor = json.loads((tmp_path / "merged" / "processor_config.json").read_text())
+    assert processor["image_processor"]["size"] == {"height": 64, "width": 64}
 
 
 def test_adapter_without_train_info_says_how_to_make_one(tmp_path):

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,21 +11,13 @@ import torch
 
 from keylike.config import load_params
 from keylike.errors import ConfigError, KeylikeError
+from keylike.io import read_metrics
 from keylike.keys import INSTRUCTION, format_answer
 from keylike.model.dataset import INSTRUCTION_PART, RESPONSE_PART, build_dataset, make_row
-from keylike.model.training import (
-    CHECKPOINT_STATE_NAME,
-    TrainConfig,
-    TrainResult,
-    build_trainer,
-    compile_decoder_layers,
-    encoder_conv_names,
-    finish_checkpoints,
-    last_checkpoint,
-    load_backend,
-    prepare_checkpoints,
-    unsloth_collator_kwargs,
-)
+from keylike.model.training import TrainConfig, TrainResult, encoder_conv_names, load_backend, unsloth_collator_kwargs
+from keylike.model.training.backends import compile_decoder_layers
+from keylike.model.training.checkpoints import CHECKPOINT_STATE_NAME, finish_checkpoints, last_checkpoint, prepare_checkpoints
+from keylike.model.training.trainer import build_trainer, sft_config
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +38,7 @@ def hf_trainer(tiny_split, tmp_path_factory):
     records = tiny_split.records
     train = build_dataset(records["train"], tiny_split.images_dir, backend.row_format)
     val = build_dataset(records["val"], tiny_split.images_dir, backend.row_format)
-    return build_trainer(config, backend, train, val, tmp_path_factory.mktemp("ckpt")), config, backend
+    return build_trainer(backend, train, val, sft_config(config, tmp_path_factory.mktemp("ckpt"))), config, backend
 
 
 def test_committed_params_build_a_config():
@@ -63,6 +56,11 @@ def test_committed_params_build_a_config():
         ({"load_in_4bit": True, "precision": "fp32"}, "train.load_in_4bit needs precision bf16 or fp16"),
         ({"dataloader_workers": -1}, "train.dataloader_workers must be >= 0, got -1"),
         ({"backend": "unsloth", "compile_layers": True}, "train.compile_layers is for the hf backend"),
+        ({"lora_scope": "encoder", "encoder_layers": "layer[3"}, "train.encoder_layers: 'layer\\[3' is not a regex"),
+        ({"lora_scope": "language", "encoder_layers": "layer4"}, "train.encoder_layers applies to lora_scope encoder"),
+        ({"processes": 0}, "train.processes must be > 0, got 0"),
+        ({"batch_size": 8, "processes": 3}, r"train.batch_size \(8\) must be divisible by train.processes \(3\)"),
+        ({"backend": "unsloth", "processes": 2}, "train.processes above 1 needs backend hf"),
     ],
 )
 def test_bad_values_name_the_key(overrides, message):
@@ -71,11 +69,14 @@ def test_bad_values_name_the_key(overrides, message):
 
 
 def test_loader_workers_reach_the_trainer(tiny_split, tmp_path):
-    from keylike.model.training import sft_config
-
     assert sft_config(make_config(), tmp_path).dataloader_num_workers == 0
     args = sft_config(make_config(dataloader_workers=3), tmp_path)
     assert args.dataloader_num_workers == 3 and args.dataloader_persistent_workers
+
+
+def test_each_process_takes_its_share_of_the_global_batch(tmp_path):
+    args = sft_config(make_config(batch_size=8, grad_accum=2, processes=2), tmp_path)
+    assert (args.per_device_train_batch_size, args.per_device_eval_batch_size, args.gradient_accumulation_steps) == (4, 4, 2)
 
 
 def test_compile_layers_compiles_each_decoder_layer_in_place():
@@ -217,6 +218,21 @@ def test_encoder_scope_skips_grouped_and_same_padded_convolutions():
     assert grouped  # depthwise and Conv2dSame layers exist and are left alone
 
 
+def test_encoder_layers_pick_which_convolutions_lora_adapts():
+    from keylike.model.loading import load_base_model
+
+    base, _ = load_base_model("tiny", image_size=64)
+    every = encoder_conv_names(base)
+    first = every[0].removeprefix("model.vision_tower.")
+    picked = encoder_conv_names(base, re.escape(first) + "$")
+    assert picked == [every[0]] and len(every) > 1
+    model = load_backend(make_config(lora_scope="encoder", encoder_layers=re.escape(first) + "$")).model
+    adapted_convs = [n for n, m in model.named_modules() if hasattr(m, "lora_A") and "vision_tower" in n]
+    assert [n.removeprefix("base_model.model.") for n in adapted_convs] == [every[0]]
+    with pytest.raises(ConfigError, match="matches train.encoder_layers 'nothing-here'"):
+        encoder_conv_names(base, "nothing-here")
+
+
 def test_modules_to_save_are_trained_in_full():
     plain = load_backend(make_config(modules_to_save=())).model
     extended = load_backend(make_config(modules_to_save=("embed_vision",))).model
@@ -254,8 +270,9 @@ def test_result_writes_metrics_and_one_tsv_per_curve(tmp_path):
         {"step": 10, "loss": 2.5, "learning_rate": 0.001},
         {"step": 20, "loss": 1.25, "learning_rate": 0.0005, "eval_loss": 1.5},
     ]
-    TrainResult({"steps": 20}, history).write(tmp_path / "train.json", tmp_path / "plots")
-    assert json.loads((tmp_path / "train.json").read_text()) == {"steps": 20}
+    TrainResult({"steps": 20, "eval_loss": 1.5}, history).write(tmp_path / "train.json", tmp_path / "plots")
+    assert json.loads((tmp_path / "train.json").read_text()) == {"eval_loss": 1.5}  # the headline
+    assert read_metrics(tmp_path / "train.json") == {"steps": 20, "eval_loss": 1.5}
     assert (tmp_path / "plots" / "loss.tsv").read_text() == "step\tloss\n10\t2.5\n20\t1.25\n"
     assert (tmp_path / "plots" / "eval_loss.tsv").read_text() == "step\teval_loss\n20\t1.5\n"
     assert (tmp_path / "plots" / "learning_rate.tsv").read_text() == "step\tlearning_rate\n10\t0.001\n20\t0.0005\n"

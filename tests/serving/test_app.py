@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import concurrent.futures
+import io
+import json
+import logging
+import re
 import threading
 import time
+from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
+from PIL import Image
 
-from keylike.serving import CONTRACT_FIELDS
+from keylike.serving import CONTRACT_FIELDS, Answer, ServeConfig, analyze_answer, create_app, running_server
+
+FIXTURES = Path(__file__).parents[1] / "data" / "fixtures" / "images"
+"""Images the fuzzers found (tests/data/test_images.py), named `<reason>-<what>.bin`."""
+
+
+def _encode(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
 
 
 def post_image(url: str, data: bytes, content_type: str = "image/png", field: str = "image") -> httpx.Response:
@@ -55,6 +71,7 @@ BAD_REQUESTS = {
         400,
         "corrupt_image",
     ),
+    "float_tiff": (lambda url, photo: post_image(url, _encode(Image.new("F", (8, 8)), "TIFF")), 400, "unsupported_mode"),
     "empty_upload": (lambda url, photo: post_image(url, b""), 400, "empty_upload"),
     "wrong_upload_type": (lambda url, photo: post_image(url, photo(), "text/plain"), 415, "unsupported_content_type"),
     "json_body": (lambda url, photo: _multipart(url, json={"image": "aGVsbG8="}), 415, "unsupported_media_type"),
@@ -63,6 +80,12 @@ BAD_REQUESTS = {
     "far_over_byte_limit": (lambda url, photo: post_image(url, b"\0" * 200_000), 413, "too_many_bytes"),
     "over_pixel_limit": (lambda url, photo: post_image(url, photo((100, 100))), 413, "too_many_pixels"),
     "missing_field": (lambda url, photo: post_image(url, photo(), field="photo"), 400, "missing_field"),
+    **{
+        f"fixture_{path.stem}": (lambda url, photo, path=path: post_image(url, path.read_bytes()),
+                                 413 if path.name.startswith("decompression_bomb") else 400,
+                                 "too_many_pixels" if path.name.startswith("decompression_bomb") else path.name.split("-")[0])
+        for path in sorted(FIXTURES.glob("*.bin"))
+    },
     "text_field": (
         lambda url, photo: _multipart(url, data={"image": "text"}, files={"other": ("a.txt", b"x", "text/plain")}),
         400,
@@ -86,6 +109,23 @@ def test_bad_input_gets_a_4xx_json_error_and_the_server_keeps_serving(
     assert post_image(server, photo()).json()["success"] is True
 
 
+GOOD_ODD_PHOTOS = {
+    "16_bit_gray_png": lambda: _encode(Image.fromarray((np.arange(32 * 16).reshape(16, 32) * 128).astype(np.uint16)), "PNG"),
+    "cmyk_jpeg": lambda: _encode(Image.new("CMYK", (32, 16), (0, 200, 200, 0)), "JPEG"),
+    "palette_gif_with_transparency": lambda: _encode(Image.new("P", (32, 16), 0), "GIF", transparency=0),
+    "rgba_png": lambda: _encode(Image.new("RGBA", (32, 16), (10, 10, 10, 0)), "PNG"),
+    "animated_webp": lambda: _encode(Image.new("RGB", (32, 16), (9, 9, 9)), "WEBP", save_all=True,
+                                     append_images=[Image.new("RGB", (32, 16))]),
+}
+
+
+@pytest.mark.parametrize("kind", list(GOOD_ODD_PHOTOS))
+def test_odd_but_sound_photos_are_answered(server: str, fake, kind: str) -> None:
+    response = post_image(server, GOOD_ODD_PHOTOS[kind]())
+    assert response.status_code == 200 and response.json()["success"] is True
+    assert fake.batches == [1]
+
+
 def test_health_and_openapi(server: str) -> None:
     health = httpx.get(f"{server}/health", timeout=10).json()
     assert health["status"] == "ok" and health["model"] == "fake" and health["maxBatchSize"] == 8
@@ -97,6 +137,11 @@ def test_health_and_openapi(server: str) -> None:
     answer = schema["components"]["schemas"]["Analysis"]["properties"]
     assert all(code in answer["error"]["description"] for code in ("no_key", "low_confidence", "invalid_bitting"))
     assert "bestGuess" in answer
+    # the units a web developer needs, where they look: the schema's field descriptions
+    units = {"confidence": "0-1", "marketPenetration": "0-1", "timeInMarket": "Years", "manufacturingComplexity": "0-100",
+             "estimatedAnnualProduction": "per year"}
+    assert {name: unit for name, unit in units.items() if unit in answer[name]["description"]} == units
+    assert {"type": "integer"} in answer["manufacturingComplexity"]["anyOf"]
     missing = httpx.get(f"{server}/nowhere", timeout=10)
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
 
@@ -139,3 +184,40 @@ def test_a_chunked_upload_over_the_limit_is_refused_without_a_content_length(ser
     assert "content-length" not in response.request.headers
     health = httpx.get(f"{server}/health", timeout=10)
     assert health.status_code == 200
+
+
+@pytest.mark.parametrize("min_confidence", [0.0, 0.9])
+def test_http_and_predict_give_the_same_json(server: str, fake, photo, min_confidence: float) -> None:
+    """One shape (keylike.serving.response): the same values and the same JSON types, to the byte."""
+    fake.min_confidence = min_confidence
+    response = post_image(server, photo())
+    expected = analyze_answer("KEYWAY: KW1\nBITTING: 1,1,1,1,1\nBRAND: Kwikset", 0.75, min_confidence)
+    assert json.dumps(response.json(), sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+def test_the_access_log_has_one_line_per_request_with_its_outcome(server: str, fake, photo, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="keylike.access")
+    fake.answers[(0, 0, 255)] = Answer("NO KEY", 0.9)
+    post_image(server, photo())
+    post_image(server, photo(color=(0, 0, 255)))
+    post_image(server, photo(noise=True)[:600])
+    httpx.get(server, timeout=10)
+
+    def lines() -> list[str]:  # a line is written once its response has gone out: it may trail the client
+        return [r.getMessage() for r in caplog.records if r.name == "keylike.access"]
+
+    _wait_for(lambda: len(lines()) == 4)
+    pattern = r'127\.0\.0\.1:\d+ "(\w+ \S+)" (\d{3}) \d+\.\d ms (\S+)'
+    assert [re.fullmatch(pattern, line).groups() for line in lines()] == [
+        ("POST /analyze", "200", "ok"),
+        ("POST /analyze", "200", "no_key"),
+        ("POST /analyze", "400", "corrupt_image"),
+        ("GET /", "200", "-"),
+    ]
+
+
+def test_the_access_log_can_be_turned_off(fake, photo, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="keylike.access")
+    with running_server(create_app(fake, ServeConfig(access_log=False))) as url:
+        assert post_image(url, photo()).json()["success"] is True
+    assert [r for r in caplog.records if r.name == "keylike.access"] == []

@@ -1,4 +1,4 @@
-"""Decoding uploads: any bytes give an RGB image or a named refusal (fuzzed), never another exception."""
+"""Decoding uploads: any bytes give the picture ingest would store or a named refusal (fuzzed), never another exception."""
 
 import io
 
@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from keylike.data.ingest import ACCEPTED_FORMATS
+from keylike.data.images import ACCEPTED_FORMATS, normalise_image
 from keylike.serving.images import BadImageError, ImageLimits, decode_image
 
 LIMITS = ImageLimits(max_bytes=1 << 20, max_pixels=1 << 22)
@@ -22,6 +22,16 @@ for fmt in ACCEPTED_FORMATS:
 def test_every_accepted_format_decodes(fmt: str) -> None:
     image = decode_image(SAMPLES[fmt], LIMITS)
     assert image.mode == "RGB" and image.size == (24, 16)
+
+
+def test_an_upload_becomes_the_picture_ingest_stores_for_training() -> None:
+    photo = Image.effect_noise((900, 300), 60).convert("RGB")
+    buffer = io.BytesIO()
+    photo.save(buffer, format="PNG")
+    limits = ImageLimits(max_bytes=1 << 22, max_pixels=1 << 22, max_side=256)
+    stored = Image.open(io.BytesIO(normalise_image(buffer.getvalue(), 256, 1 << 22).jpeg)).convert("RGB")
+    served = decode_image(buffer.getvalue(), limits)
+    assert served.size == (256, 85) and served.tobytes() == stored.tobytes()
 
 
 def test_a_format_pillow_knows_but_keylike_does_not_accept_is_refused_by_name() -> None:
@@ -43,6 +53,7 @@ def test_mutated_photos_decode_or_are_refused_by_name(fmt: str, data) -> None:
     try:
         image = decode_image(bytes(original[:cut]), LIMITS)
     except BadImageError as exc:
-        assert exc.status in (400, 413) and exc.code in ("not_an_image", "corrupt_image", "too_many_pixels", "empty_upload")
+        assert exc.status in (400, 413) and exc.code in (
+            "not_an_image", "corrupt_image", "unsupported_mode", "too_many_pixels", "empty_upload")
     else:
         assert image.mode == "RGB"

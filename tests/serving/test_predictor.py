@@ -79,3 +79,30 @@ def test_real_model_on_a_real_server(predictor: ModelPredictor, photo) -> None:
         bad = httpx.post(f"{url}/analyze", files={"image": ("k.png", b"", "image/png")}, timeout=60)
         assert bad.status_code == 400
         assert httpx.get(f"{url}/health", timeout=10).json()["model"] == predictor.name
+
+
+class _Recording:
+    """The real predictor, recording the pixels of every picture it is given."""
+
+    def __init__(self, predictor: ModelPredictor) -> None:
+        self.inner, self.name, self.min_confidence = predictor, predictor.name, predictor.min_confidence
+        self.seen: list[bytes] = []
+
+    def generate(self, images):
+        self.seen.extend(image.tobytes() for image in images)
+        return self.inner.generate(images)
+
+
+def test_exif_rotated_and_pixel_rotated_uploads_get_the_same_picture_and_answer(
+    predictor: ModelPredictor, exif_photos: dict[str, Path]
+) -> None:
+    recording = _Recording(predictor)
+    with running_server(create_app(recording, ServeConfig(batching=BatchConfig(max_batch_size=1)))) as url:
+        bodies = {}
+        for name in ("exif", "rotated", "plain"):
+            upload = {"image": (f"{name}.png", exif_photos[name].read_bytes(), "image/png")}
+            response = httpx.post(f"{url}/analyze", files=upload, timeout=60)
+            assert response.status_code == 200
+            bodies[name] = response.json()
+    assert recording.seen[0] == recording.seen[1] != recording.seen[2]
+    assert bodies["exif"] == bodies["rotated"]

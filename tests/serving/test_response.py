@@ -37,3 +37,11 @@ def test_a_bitting_over_the_macs_keeps_keyway_and_brand() -> None:
 def test_a_brand_that_does_not_make_the_keyway_keeps_nothing() -> None:
     body = analyze_answer("KEYWAY: SC1\nBITTING: 1,2,5,3,7\nBRAND: Kwikset", 0.8)
     assert (body["error"], body["keyway"], body["brand"]) == ("answer_unparseable", None, None)
+
+
+def test_the_market_fields_keep_their_types() -> None:
+    body = analyze_answer(READING, 0.9)
+    types = {name: type(body[name]) for name in ("estimatedAnnualProduction", "manufacturingComplexity", "timeInMarket")}
+    assert types == dict.fromkeys(types, int)
+    assert isinstance(body["marketPenetration"], float)
+    assert isinstance(analyze_answer(READING, 0.3, min_confidence=0.5)["bestGuess"]["manufacturingComplexity"], int)

@@ -1,6 +1,5 @@
 """Smoke test of the benchmark stage: main([...]) on the tiny split with the tiny merged (bfloat16) model."""
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -9,12 +8,8 @@ import pytest
 import torch
 
 from keylike.evaluation.benchmark import FIGURE_FILE, PLOT_FILES, SplitLeakError
+from keylike.io import read_metrics
 from keylike.keys import get_spec
-
-_STAGE = Path(__file__).resolve().parents[2] / "stages" / "benchmark.py"
-_spec = importlib.util.spec_from_file_location("stage_benchmark", _STAGE)
-stage = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(stage)
 
 torch.set_num_threads(1)
 PARAMS = """base:
@@ -36,10 +31,10 @@ def _args(tmp_path: Path, model_dir: Path, split_dir: Path, images_dir: Path) ->
     ]
 
 
-def test_benchmark_stage_writes_metrics_and_plots(tmp_path, tiny_lora, tiny_split):
+def test_benchmark_stage_writes_metrics_and_plots(stage, tmp_path, tiny_lora, tiny_split):
     stage.main(_args(tmp_path, tiny_lora.merged_dir, tiny_split.split_dir, tiny_split.images_dir))
     test = tiny_split.records["test"]
-    metrics = json.loads((tmp_path / "metrics" / "benchmark.json").read_text())
+    metrics = read_metrics(tmp_path / "metrics" / "benchmark.json")
     assert metrics["test_images"] == len(test)
     assert metrics["cuts"] == sum(get_spec(r.keyway).cuts for r in test)
     for key in ("format_compliance", "keyway_accuracy", "brand_accuracy", "bitting_exact_match", "per_cut_accuracy",
@@ -58,7 +53,7 @@ def test_benchmark_stage_writes_metrics_and_plots(tmp_path, tiny_lora, tiny_spli
     assert (tmp_path / "plots" / FIGURE_FILE).read_bytes().startswith(b"\x89PNG")
 
 
-def test_benchmark_stage_refuses_a_leaky_split(tmp_path, tiny_lora, tiny_split):
+def test_benchmark_stage_refuses_a_leaky_split(stage, tmp_path, tiny_lora, tiny_split):
     split_dir = tmp_path / "split"
     shutil.copytree(tiny_split.split_dir, split_dir)
     leaked = (split_dir / "train.jsonl").read_text().splitlines()[0]

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import json
 from pathlib import Path
 
 import pytest
 import yaml
 
 from keylike.errors import ExportParityError
+from keylike.io import read_metrics
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def load_stage():
-    spec = importlib.util.spec_from_file_location("export_stage", REPO / "stages" / "export.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def write_params(path: Path, **export) -> Path:
@@ -28,9 +20,9 @@ def write_params(path: Path, **export) -> Path:
     return path
 
 
-def run_stage(params: Path, tiny_lora, tiny_split, tmp_path: Path) -> Path:
+def run_stage(stage, params: Path, tiny_lora, tiny_split, tmp_path: Path) -> Path:
     metrics = tmp_path / "metrics" / "export.json"
-    load_stage().main([
+    stage.main([
         "--params", str(params), "--adapter", str(tiny_lora.adapter_dir), "--merged", str(tiny_lora.merged_dir),
         "--split", str(tiny_split.split_dir), "--images", str(tiny_split.images_dir),
         "--out", str(tmp_path / "export"), "--metrics", str(metrics),
@@ -38,12 +30,12 @@ def run_stage(params: Path, tiny_lora, tiny_split, tmp_path: Path) -> Path:
     return metrics
 
 
-def test_stage_writes_formats_and_metrics(tiny_lora, tiny_split, tmp_path) -> None:
+def test_stage_writes_formats_and_metrics(stage, tiny_lora, tiny_split, tmp_path) -> None:
     import torch
 
     torch.set_num_threads(1)
-    metrics = run_stage(write_params(tmp_path / "params.yaml"), tiny_lora, tiny_split, tmp_path)
-    report = json.loads(metrics.read_text())
+    metrics = run_stage(stage, write_params(tmp_path / "params.yaml"), tiny_lora, tiny_split, tmp_path)
+    report = read_metrics(metrics)
     assert set(report["formats"]) == {"adapter", "merged"}
     assert report["parity_samples"] == 3 and report["failing"] == []
     for entry in report["formats"].values():
@@ -52,7 +44,7 @@ def test_stage_writes_formats_and_metrics(tiny_lora, tiny_split, tmp_path) -> No
     assert sorted(p.name for p in (tmp_path / "export").iterdir()) == ["adapter", "merged", "parity.jsonl"]
 
 
-def test_stage_fails_below_min_agreement_after_writing_metrics(tiny_lora, tiny_split, tmp_path, monkeypatch) -> None:
+def test_stage_fails_below_min_agreement_after_writing_metrics(stage, tiny_lora, tiny_split, tmp_path, monkeypatch) -> None:
     import torch
 
     from keylike.model.export import core
@@ -60,5 +52,5 @@ def test_stage_fails_below_min_agreement_after_writing_metrics(tiny_lora, tiny_s
     torch.set_num_threads(1)
     monkeypatch.setattr(core, "answer_agreement", lambda reference, candidate: 0.5)
     with pytest.raises(ExportParityError, match=r"below export.min_agreement=0.95: adapter 0.500, merged 0.500"):
-        run_stage(write_params(tmp_path / "params.yaml"), tiny_lora, tiny_split, tmp_path)
-    assert json.loads((tmp_path / "metrics" / "export.json").read_text())["failing"] == ["adapter", "merged"]
+        run_stage(stage, write_params(tmp_path / "params.yaml"), tiny_lora, tiny_split, tmp_path)
+    assert read_metrics(tmp_path / "metrics" / "export.json")["failing"] == ["adapter", "merged"]

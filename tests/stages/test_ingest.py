@@ -1,6 +1,5 @@
 """Smoke test of the ingest stage: main([...]) with the synthetic source and a zipped user data set, in tmp_path."""
 
-import importlib.util
 import io
 import json
 import zipfile
@@ -11,14 +10,12 @@ import yaml
 from PIL import Image
 
 from keylike.data.manifest import read_manifest
+from keylike.io import read_metrics
 
 REPO = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("stage_ingest", REPO / "stages" / "ingest.py")
-stage = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(stage)
 
 
-def test_ingest_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ingest_stage(stage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["ingest"].update({"synthetic_count": 14, "image_size": 64, "user_datasets": ["data/raw/phone.zip"]})
@@ -38,7 +35,7 @@ def test_ingest_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     records = read_manifest("data/ingested/manifest.jsonl")
     assert [r.source for r in records] == ["synthetic"] * 14 + ["phone"]
     assert all((Path("data/ingested") / r.image).is_file() for r in records)
-    metrics = json.loads(Path("metrics/ingest.json").read_text())
+    metrics = read_metrics("metrics/ingest.json")
     assert (metrics["records_in"], metrics["records_out"], metrics["quarantined"]) == (16, 15, 1)
     assert metrics["quarantined_by_reason"] == {"unsafe_path": 1}
     assert metrics["by_source"]["phone"] == {"in": 2, "out": 1, "quarantined": 1,

@@ -1,27 +1,22 @@
 """Stage `merge` on a tiny-model adapter: merged folder, metrics, and byte-identical reruns."""
 
 import hashlib
-import importlib.util
-import json
 from pathlib import Path
 
 import yaml
 
 from keylike.config import load_params
+from keylike.io import read_metrics
 
 REPO = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("stage_merge", REPO / "stages" / "merge.py")
-stage = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(stage)
 
 
 def digests(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-def test_stage_merges_and_reruns_byte_identically(tmp_path, make_adapter, tiny_split):
+def test_stage_merges_and_reruns_byte_identically(stage, tmp_path, make_adapter, tiny_split):
     params = load_params(REPO / "params.yaml")
-    params["train"].update(base_model="tiny", image_size=64)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     adapter, _ = make_adapter(tmp_path / "adapter")
     for run in ("first", "second"):
@@ -33,7 +28,7 @@ def test_stage_merges_and_reruns_byte_identically(tmp_path, make_adapter, tiny_s
     assert digests(tmp_path / "first" / "merged") == digests(tmp_path / "second" / "merged")
     files = set(digests(tmp_path / "first" / "merged"))
     assert {"config.json", "model.safetensors", "processor_config.json", "keylike_calibration.json"} <= files
-    metrics = json.loads((tmp_path / "first" / "merge.json").read_text())
+    metrics = read_metrics(tmp_path / "first" / "merge.json")
     assert metrics["base_model"] == "tiny" and metrics["dtype"] == params["merge"]["dtype"]
     assert {"smoke_answer", "smoke_parsed", "smoke_parse_error", "trained_in_4bit", "params"} <= set(metrics)
     calibration = metrics["finalize"]

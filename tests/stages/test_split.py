@@ -1,7 +1,6 @@
 """Smoke test of the split stage: main([...]) on a tiny validated manifest in tmp_path, and `keylike split`."""
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,12 +9,8 @@ import pytest
 from keylike.cli import main as cli_main
 from keylike.data.manifest import MANIFEST_NAME, ManifestRecord, read_manifest, write_manifest
 from keylike.errors import ValidationFailedError
+from keylike.io import read_metrics
 from keylike.keys import get_spec
-
-_STAGE = Path(__file__).resolve().parents[2] / "stages" / "split.py"
-_spec = importlib.util.spec_from_file_location("stage_split", _STAGE)
-stage = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(stage)
 
 PARAMS = "base:\n  seed: 11\nsplit:\n  val_fraction: 0.2\n  test_fraction: 0.2\n"
 
@@ -32,7 +27,7 @@ def _setup(tmp_path: Path, success: bool) -> list[str]:
                                               get_spec(keyway).brand))
     write_manifest(tmp_path / "ingested" / MANIFEST_NAME, records)
     digest = hashlib.sha256((tmp_path / "ingested" / MANIFEST_NAME).read_bytes()).hexdigest()
-    validation = {"success": success, "manifest_sha256": digest, "failed_expectations": [] if success else ["x"]}
+    validation = {"success": success, "manifest_sha256": digest, "failed": [] if success else ["x"]}
     (tmp_path / "validation.json").write_text(json.dumps(validation))
     (tmp_path / "params.yaml").write_text(PARAMS)
     return ["--params", str(tmp_path / "params.yaml"), "--data", str(tmp_path / "ingested"),
@@ -40,10 +35,10 @@ def _setup(tmp_path: Path, success: bool) -> list[str]:
             "--metrics", str(tmp_path / "split.json")]
 
 
-def test_stage_writes_three_manifests_and_counts(tmp_path: Path) -> None:
+def test_stage_writes_three_manifests_and_counts(stage, tmp_path: Path) -> None:
     args = _setup(tmp_path, success=True)
     stage.main(args)
-    metrics = json.loads((tmp_path / "split.json").read_text())
+    metrics = read_metrics(tmp_path / "split.json")
     for name in ("train", "val", "test"):
         part = read_manifest(tmp_path / "split" / f"{name}.jsonl")
         assert metrics["counts"][name]["total"] == len(part) > 0
@@ -54,7 +49,7 @@ def test_stage_writes_three_manifests_and_counts(tmp_path: Path) -> None:
     assert first == {n: (tmp_path / "split" / f"{n}.jsonl").read_bytes() for n in ("train", "val", "test")}
 
 
-def test_stage_refuses_after_failed_validation(tmp_path: Path) -> None:
+def test_stage_refuses_after_failed_validation(stage, tmp_path: Path) -> None:
     with pytest.raises(ValidationFailedError, match="says validation failed \\(x\\)"):
         stage.main(_setup(tmp_path, success=False))
     assert not (tmp_path / "split").exists()

@@ -1,8 +1,7 @@
 """Export: the adapter, the merged model and on-device formats, each checked against PyTorch."""
 
+from keylike.model.export.base import FORMATS, ExportConfig
 from keylike.model.export.core import (
-    FORMATS,
-    ExportConfig,
     ExportReport,
     FormatReport,
     answer_agreement,

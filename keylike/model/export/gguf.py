@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from keylike.errors import KeylikeError
-from keylike.model.export.core import ExportConfig, Runner, Sources
+from keylike.model.export.base import ExportConfig, Runner, Sources
 from keylike.model.export.tools import package_versions, require
 from keylike.model.tiny import MOBILENETV5
 
@@ -252,7 +252,7 @@ def _converter_classes() -> tuple[type, type]:
     import gguf
     import torch
     from conversion.base import MmprojModel, ModelBase
-    from conversion.gemma import ConformerAudioModel, Gemma3Model, Gemma3nVisionAudioModel, Gemma3NModel
+    from conversion.gemma import ConformerAudioModel, Gemma3Model, Gemma3NModel, Gemma3nVisionAudioModel
 
     class TextModel(Gemma3NModel):
         model_arch = gguf.MODEL_ARCH.GEMMA3N

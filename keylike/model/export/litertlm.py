@@ -20,7 +20,7 @@ from typing import Any
 
 from keylike.errors import KeylikeError
 from keylike.keys import INSTRUCTION
-from keylike.model.export.core import ExportConfig, Runner, Sources
+from keylike.model.export.base import ExportConfig, Runner, Sources
 from keylike.model.export.tools import package_versions, require
 
 BUNDLE_NAME = "model.litertlm"

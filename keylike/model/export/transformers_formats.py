@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from keylike.errors import KeylikeError
-from keylike.model.export.core import ExportConfig, Runner, Sources
+from keylike.model.adapter import read_adapter_info
+from keylike.model.export.base import ExportConfig, Runner, Sources
 from keylike.model.export.tools import package_versions, require
 
 
@@ -91,33 +92,20 @@ class AdapterExporter:
         link_or_copy_tree(sources.adapter_dir, out_dir)
 
     def load(self, out_dir: Path, config: ExportConfig) -> Runner:
-        from peft import PeftConfig, PeftModel
+        from peft import PeftModel
         from transformers import AutoProcessor
 
         from keylike.model.loading import load_base_model, set_image_size
 
         set_cpu_threads(config)
         device, dtype = device_and_dtype(config)
-        image_size = _image_size(out_dir)
-        base_name = PeftConfig.from_pretrained(out_dir).base_model_name_or_path
-        base, processor = load_base_model(base_name, image_size=image_size, dtype=str(dtype).removeprefix("torch."))
+        info = read_adapter_info(out_dir)
+        base, processor = load_base_model(info.base_model, image_size=info.image_size, dtype=str(dtype).removeprefix("torch."))
         model = PeftModel.from_pretrained(base, out_dir).to(device).eval()
         if (out_dir / "processor_config.json").is_file():
             processor = AutoProcessor.from_pretrained(out_dir)
-            set_image_size(processor, image_size)
+            set_image_size(processor, info.image_size)
         return generation_runner(model, processor, config)
 
     def versions(self) -> dict[str, str]:
         return package_versions("torch", "transformers", "peft")
-
-
-def _image_size(adapter_dir: Path) -> int:
-    """The image size the adapter was trained at (from the train stage's info file)."""
-    import json
-
-    from keylike.model.training import TRAIN_INFO_NAME
-
-    info_path = adapter_dir / TRAIN_INFO_NAME
-    if not info_path.is_file():
-        raise KeylikeError(f"adapter folder {adapter_dir} has no {TRAIN_INFO_NAME}; it was not written by the train stage")
-    return int(json.loads(info_path.read_text())["image_size"])

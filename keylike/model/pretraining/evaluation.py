@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from keylike.evaluation import field_metrics, parse_fields
-from keylike.keys import NO_KEY
+from keylike.evaluation import field_metrics
+from keylike.keys import MAX_ANSWER_TOKENS, NO_KEY, parse_fields
 from keylike.model.inference import generate_answers
 from keylike.model.pretraining.photos import PhotoSet
 
@@ -19,7 +19,7 @@ def evaluate_base(model: Any, processor: Any, photos: PhotoSet, held_out: Sequen
     """Field metrics on key photos of the pretraining keyways and of each held-out keyway, and no-key rates."""
     generations = generate_answers(
         model, processor, [photos.image(i) for i in range(len(photos.labels))], batch_size=batch_size,
-        max_new_tokens=32, progress=True,
+        max_new_tokens=MAX_ANSWER_TOKENS, progress=True,
     )
     answers = [parse_fields(g.text) for g in generations]
     truths = photos.labels

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections import Counter
@@ -12,6 +11,8 @@ from typing import Any
 
 from keylike.data.rendering import RenderSettings
 from keylike.io import atomic_directory, write_json
+from keylike.model.card import files_table
+from keylike.model.curves import Curve, draw_curves
 from keylike.model.pretraining.config import PretrainConfig
 from keylike.model.pretraining.decoder import load_tower, train_decoder
 from keylike.model.pretraining.evaluation import evaluate_base
@@ -102,30 +103,16 @@ def pretrain_base(
 
 def plot_curves(curves_dir: Path | str) -> None:
     """Draw `curves.png` (loss against step, log scale, one panel per phase) from the folder's JSON curves."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     curves_dir = Path(curves_dir)
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for axis, (name, title) in zip(axes, (("tower", "phase 1: tower as a classifier"),
-                                          ("decoder", "phase 2: projection + language model"))):
+    panels = []
+    for name, title in (("tower", "phase 1: tower as a classifier"), ("decoder", "phase 2: projection + language model")):
         points = [p for p in json.loads((curves_dir / f"{name}.json").read_text()) if p["loss"] is not None]
-        axis.plot([p["step"] for p in points], [p["loss"] for p in points], color="#1f6f8b")
-        axis.set(title=title, xlabel="step", ylabel="training loss", yscale="log")
-        axis.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(curves_dir / "curves.png", dpi=110)
-    plt.close(figure)
+        panels.append(Curve(title, "training loss", [(p["step"], p["loss"]) for p in points]))
+    draw_curves(panels, curves_dir / "curves.png")
 
 
 def model_card(config: PretrainConfig, metrics: dict[str, Any], counts: Counter, samples: list[dict], folder: Path) -> str:
     """The base model's README: data, keyspace side, recipe, scores, limits, sha256 of each weight file."""
-    hashes = "\n".join(
-        f"| `{p.name}` | {p.stat().st_size:,} | `{hashlib.sha256(p.read_bytes()).hexdigest()}` |"
-        for p in sorted(folder.glob("*.safetensors"))
-    )
     held = ", ".join(config.held_out_keyways)
     seen = metrics["pretrained_keyways"]
     rows = "\n".join(f"| {code} | {count} |" for code, count in sorted(counts.items()))
@@ -183,7 +170,5 @@ Synthetic photos only (keylike's renderer); no real photo was ever seen. The hel
 to this base: the pipeline's fine-tuning teaches it. Not for any use other than keylike's fine-tuning.
 
 ## Files
-| file | bytes | sha256 |
-|---|---|---|
-{hashes}
+{files_table(folder)}
 """

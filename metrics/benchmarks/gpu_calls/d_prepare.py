@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from keylike.benchmarks.gpu_proof import prepare_data, production_params
+from keylike.benchmarks.gpu_profile import prepare_data, production_params
 
 work = Path(sys.argv[1])
 params = production_params("params.yaml", ["ingest.synthetic_count=40"])

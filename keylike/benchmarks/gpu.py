@@ -11,7 +11,8 @@ renders synthetic 768 px key photos, and measures what issue 10 asks for. Phases
   setting: batch-1 latency of the full answer (p50/p95) and images/s per batch size.
 - `cold`: process start to first answer in a fresh process, with `--setting`.
 - `train` (alone, one process per backend: unsloth patches transformers): keylike's `train_adapter`
-  on the production profile plus `--train-set` overrides, each optimiser step timed.
+  on the production profile plus `--train-set` overrides, each optimiser step timed; with
+  `--train-set train.processes=N` it starts N processes under accelerate launch (DDP), as the train stage does.
 - `summarize`: combine the JSON of several runs (`--inputs`) into one result with the targets.
 
     PYTHONUNBUFFERED=1 python -m keylike.benchmarks.gpu --out run.json --phases vision,generate
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -37,9 +39,10 @@ from keylike.benchmarks.gpu_inputs import synthetic_images
 from keylike.benchmarks.gpu_probe import probe_training
 from keylike.benchmarks.gpu_profile import production_params
 from keylike.benchmarks.gpu_summary import summarize
-from keylike.benchmarks.gpu_training import benchmark_training
+from keylike.benchmarks.gpu_training import benchmark_training, training_params
 from keylike.benchmarks.machine import environment
 from keylike.model.training import TrainConfig
+from keylike.model.training.launch import launch_training, needs_launch
 
 
 def _write(path: Path, results: dict[str, Any]) -> None:
@@ -63,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backend", default="hf", help="backend of the `train` phase (run alone, one process each)")
     parser.add_argument("--label", default="hf", help="name of the `train` phase's result")
     parser.add_argument("--work", default="/tmp/keylike-train-bench", help="scratch folder of the `train` phase")
+    parser.add_argument("--profile", default="production", help="GPU profile of the `train` phase (production, h200)")
     parser.add_argument("--train-set", action="append", default=[], metavar="BLOCK.KEY=VALUE",
                         help="override of the production profile for the `train` phase")
     parser.add_argument("--inputs", nargs="*", default=[], help="run results the `summarize` phase combines")
@@ -75,7 +79,14 @@ def main(argv: list[str] | None = None) -> None:
         _write(args.out, summarize([json.loads(Path(p).read_text()) for p in args.inputs]))
         return
     if phases == ["train"]:
-        entry = benchmark_training(args.backend, args.model_dir, Path(args.work), args.train_set, args.params) | {"recipe": args.recipe}
+        config = TrainConfig.from_params(training_params(args.backend, args.model_dir, args.train_set, args.params, args.profile))
+        if needs_launch(config):  # train.processes > 1: this process starts that many copies of itself
+            launch_training(config, ["keylike.benchmarks.gpu", *(sys.argv[1:] if argv is None else argv)])
+            return
+        entry = benchmark_training(args.backend, args.model_dir, Path(args.work), args.train_set, args.params, args.profile)
+        if entry is None:  # not the first of several processes
+            return
+        entry |= {"recipe": args.recipe}
         new = {"training": {args.label: entry | {"command": command_line("keylike.benchmarks.gpu", argv), "environment": environment()}}}
         results = json.loads(args.out.read_text()) if args.out.is_file() else {}
         _write(args.out, merge_results(results, new))

@@ -11,12 +11,29 @@ import yaml
 from keylike.benchmarks import merge_results
 from keylike.config import load_params
 
-PROFILE = Path(__file__).resolve().parent.parent / "profiles" / "profile" / "production.yaml"
+PROFILES = Path(__file__).resolve().parent.parent / "profiles" / "profile"
+"""The `+profile=<name>` files of `dvc exp run` (hydra config group `profile`)."""
 
 
-def production_params(params_path: Path | str = "params.yaml", overrides: list[str] = ()) -> dict[str, Any]:
-    """params.yaml with the production profile on top, then `block.key=value` overrides (YAML values)."""
-    params = merge_results(load_params(params_path), yaml.safe_load(PROFILE.read_text()))
+def profile_settings(name: str) -> dict[str, Any]:
+    """A profile's settings with the profiles its hydra `defaults` list first under them (h200: production, then h200)."""
+    path = PROFILES / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PROFILES.glob("*.yaml")))
+        raise ValueError(f"no profile {name!r} in {PROFILES} (known: {known})")
+    settings = yaml.safe_load(path.read_text())
+    merged: dict[str, Any] = {}
+    for parent in settings.pop("defaults", []):
+        if parent != "_self_":
+            merged = merge_results(merged, profile_settings(parent))
+    return merge_results(merged, settings)
+
+
+def production_params(params_path: Path | str = "params.yaml", overrides: list[str] = (),
+                      profile: str = "production") -> dict[str, Any]:
+    """params.yaml with a GPU profile on top (production, or h200 over production), then `block.key=value`
+    overrides (YAML values)."""
+    params = merge_results(load_params(params_path), profile_settings(profile))
     for override in overrides:
         key, _, value = override.partition("=")
         *blocks, leaf = key.split(".")

@@ -28,23 +28,35 @@ def step_timer() -> tuple[Any, list[float]]:
     return StepTimer, stamps
 
 
+def training_params(backend: str, model_dir: Path, overrides: Sequence[str], params_path: Path | str = "params.yaml",
+                    profile: str = "production") -> dict[str, Any]:
+    """A GPU profile's params with this backend, base model folder and `--train-set` overrides."""
+    return production_params(params_path, [f"train.backend={backend}", f"train.base_model={model_dir}", *overrides], profile)
+
+
 def benchmark_training(backend: str, model_dir: Path, work: Path, overrides: Sequence[str],
-                       params_path: Path | str = "params.yaml") -> dict[str, Any]:
-    """Run `train_adapter` with the production profile (plus overrides) and time every optimiser step.
+                       params_path: Path | str = "params.yaml", profile: str = "production") -> dict[str, Any] | None:
+    """Run `train_adapter` with a GPU profile (plus overrides) and time every optimiser step.
 
     train_adapter builds its own trainer, so the step timer joins transformers' default callbacks for the
     call and leaves them after it.
     Time to first step counts from the call (model load and data set build included).
+    In a run of several processes (`train.processes`, under accelerate launch) the first one renders the
+    data while the others wait, and only it returns the result (samples/s of the global batch); the others
+    return None.
     """
     if backend == "unsloth":
         import unsloth  # noqa: F401  (patches transformers and TRL: imported before them)
     import torch
     import transformers.trainer
+    from accelerate import PartialState
 
     from keylike.model.training import TrainConfig, train_adapter
 
-    params = production_params(params_path, [f"train.backend={backend}", f"train.base_model={model_dir}", *overrides])
-    data = prepare_data(params, work)
+    params = training_params(backend, model_dir, overrides, params_path, profile)
+    state = PartialState()
+    with state.main_process_first():
+        data = prepare_data(params, work) if state.is_main_process else {}
     config = TrainConfig.from_params(params)
     timer, stamps = step_timer()
     cuda = torch.cuda.is_available()
@@ -57,11 +69,14 @@ def benchmark_training(backend: str, model_dir: Path, work: Path, overrides: Seq
                                checkpoints_dir=work / "checkpoints")
     finally:
         transformers.trainer.DEFAULT_CALLBACKS.remove(timer)
+    if result is None:
+        return None
     samples = config.batch_size * config.grad_accum
     steps = [b - a for a, b in zip(stamps, stamps[1:])]
     processor_tokens = _tokens_per_sample(model_dir)
     return {
         "backend": backend,
+        "profile": profile,
         "overrides": list(overrides),
         "train_params": params["train"],
         "data": data,
@@ -69,6 +84,7 @@ def benchmark_training(backend: str, model_dir: Path, work: Path, overrides: Seq
         "step_times_s": steps,
         **steady_rate(steps, samples, samples * processor_tokens, warmup=1),
         "tokens_per_sample": processor_tokens,
+        "processes": config.processes,
         "peak_gpu_gib": torch.cuda.max_memory_allocated() / 2**30 if cuda else None,
         "loss_by_step": [e["loss"] for e in result.history if "loss" in e],
         "metrics": result.metrics,

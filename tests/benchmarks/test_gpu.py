@@ -3,6 +3,9 @@ the full-size run itself needs the GPU (`gpu` mark)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,7 +15,7 @@ from keylike.benchmarks import merge_results
 from keylike.benchmarks.gpu_inference import SETTINGS, time_generation, time_vision
 from keylike.benchmarks.gpu_inputs import synthetic_images
 from keylike.benchmarks.gpu_probe import probe_training
-from keylike.benchmarks.gpu_profile import production_params
+from keylike.benchmarks.gpu_profile import production_params, profile_settings
 from keylike.benchmarks.gpu_proof import loss_curve
 from keylike.benchmarks.gpu_summary import TARGETS, check_targets, summarize
 from keylike.benchmarks.stats import steady_rate
@@ -70,6 +73,36 @@ def test_production_params_compose_the_profile_and_overrides():
     assert params["ingest"]["synthetic_count"] == 10
     assert params["ingest"]["image_size"] == 768
     assert params["ingest"]["render"] == production_params(REPO / "params.yaml")["ingest"]["render"]
+
+
+def test_the_h200_profile_lies_over_production_as_its_hydra_defaults_say():
+    h200 = production_params(REPO / "params.yaml", ["train.processes=2"], profile="h200")["train"]
+    assert (h200["backend"], h200["load_in_4bit"], h200["batch_size"], h200["compile_layers"]) == ("hf", False, 24, True)
+    assert h200["optim"] == profile_settings("production")["train"]["optim"] == "adamw_8bit"  # production's, kept
+    assert h200["processes"] == 2
+    with pytest.raises(ValueError, match="no profile 'h100'.*known: h200, production"):
+        profile_settings("h100")
+
+
+def test_the_train_phase_on_two_processes_launches_them_and_times_the_global_batch(tiny_model_dir, tmp_path):
+    """`--train-set train.processes=2` starts 2 copies under accelerate launch (gloo on a CPU), as the train
+    stage does: the first renders the data while the other waits, and writes the one result."""
+    out = tmp_path / "run.json"
+    sets = ["ingest.synthetic_count=20", "ingest.image_size=128", "train.image_size=128", "train.load_in_4bit=false",
+            "train.precision=fp32", "train.batch_size=4", "train.grad_accum=1", "train.gradient_checkpointing=false",
+            "train.max_steps=3", "train.logging_steps=1", "train.eval_steps=100", "train.save_steps=100",
+            "train.processes=2", "train.cpu_threads=1"]
+    command = [sys.executable, "-m", "keylike.benchmarks.gpu", "--phases", "train", "--backend", "hf", "--label", "two",
+               "--model-dir", str(tiny_model_dir), "--work", str(tmp_path / "work"), "--out", str(out),
+               *(arg for s in sets for arg in ("--train-set", s))]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    entry = json.loads(out.read_text())["training"]["two"]
+    assert entry["processes"] == entry["metrics"]["processes"] == 2
+    assert entry["metrics"]["steps"] == 3 and len(entry["loss_by_step"]) == 3
+    assert len(entry["step_times_s"]) == 2 and entry["samples_per_s"] > 0
+    assert entry["data"]["records"] == 20
+    assert "--train-set train.processes=2" in entry["command"]
 
 
 def test_loss_curve_keeps_training_steps_only():

@@ -57,11 +57,11 @@ def operations() -> dict[str, Callable[[], Any]]:
         loss.backward()
         return torch.cat([w1.grad.flatten(), w2.grad.flatten(), loss.detach().flatten()])
 
-    def adamw(foreach: bool) -> torch.Tensor:
+    def adamw(**implementation: bool) -> torch.Tensor:
         params = [rand(512, 512), rand(4096)]
         for p in params:
             p.grad = rand(*p.shape)
-        optimizer = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01, foreach=foreach)
+        optimizer = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01, **implementation)
         for _ in range(3):
             optimizer.step()
         return torch.cat([p.flatten() for p in params])
@@ -86,12 +86,17 @@ def operations() -> dict[str, Callable[[], Any]]:
         "sum_1e6": lambda: big.sum(),
         "cumsum": lambda: big.cumsum(0),
         "backward_mlp": backward,
-        "adamw_3_steps": lambda: adamw(True),
-        "adamw_single_tensor": lambda: adamw(False),
+        "adamw_3_steps": lambda: adamw(foreach=True),
+        "adamw_single_tensor": lambda: adamw(foreach=False),
+        "adamw_fused": lambda: adamw(fused=True),
         "lerp": lambda: x.clone().lerp_(y, 0.1),
         "mul_scalar": lambda: z * 0.999,
         "addcmul": lambda: z.clone().addcmul_(y, y, value=0.001),
         "sqrt": lambda: z.sqrt(),
+        "pow_half": lambda: z.pow(0.5),
+        "rsqrt": lambda: z.rsqrt(),
+        "tanh": lambda: torch.tanh(rows),
+        "erf": lambda: torch.erf(rows),
         "div_scalar": lambda: z / 0.0447213595499958,
         "addcdiv": lambda: y.clone().addcdiv_(x, z, value=-0.001),
         "python_pow": lambda: torch.tensor([0.999 ** s for s in (1.0, 2.0, 3.0)] + [(1 - 0.999 ** s) ** 0.5 for s in (1.0, 2.0, 3.0)], dtype=torch.float64),

@@ -5,7 +5,10 @@
 # operation under the pins and under MKL_CBWR variants here; the same command ran on the AMD machine
 # (numerics_fingerprint_amd.json), and --compare names the operations that differ.
 # First run (MKL_CBWR SSE4_2/AVX/AVX2 variants too, session6/numerics_compare_1.json): under the pins the MKL
-# products, exp/log1p and AdamW differed; under MKL_CBWR=COMPATIBLE only AdamW. This run splits AdamW into its ops.
+# products, exp/log1p and AdamW differed; under MKL_CBWR=COMPATIBLE only AdamW. The second run split AdamW into its ops
+# (session6/numerics_compare_2.json: under COMPATIBLE only sqrt and AdamW differ); a third run, adding tanh, erf,
+# pow(x, 0.5), rsqrt and AdamW's fused kernel, had no device time left: numerics_fingerprint_amd.json holds
+# those 31 operations on the AMD machine for the next run here (runs 1-2: *_1.json, *_2.json).
 set -uo pipefail
 export PYTHONPATH=$PWD CUDA_VISIBLE_DEVICES=
 lscpu | grep -E "Model name|Flags" | cut -c1-300 > "$OUT/machine.txt"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from keylike.benchmarks.machine import unpinned_environment
 from keylike.config import load_params
 from keylike.numerics import NATIVE, PINS, pin_cpu_numerics
 
@@ -41,8 +41,7 @@ def _train(tmp: Path, split, extra_env: dict[str, str]) -> str:
                            save_steps=4, logging_steps=2, batch_size=4)
     tmp.mkdir(parents=True)
     (tmp / "params.yaml").write_text(yaml.safe_dump(params))
-    env = {k: v for k, v in os.environ.items() if k not in PINS and k != NATIVE}
-    env.update(extra_env, KEYLIKE_CACHE=str(tmp / "cache"), HF_HUB_OFFLINE="1")
+    env = unpinned_environment() | extra_env | {"KEYLIKE_CACHE": str(tmp / "cache"), "HF_HUB_OFFLINE": "1"}
     subprocess.run(
         [sys.executable, str(REPO / "stages" / "train.py"), "--params", str(tmp / "params.yaml"), "--split",
          str(split.split_dir), "--images", str(split.images_dir), "--out", str(tmp / "adapter"), "--checkpoints",

@@ -39,7 +39,7 @@ from keylike.benchmarks.gpu_inputs import synthetic_images
 from keylike.benchmarks.gpu_probe import probe_training
 from keylike.benchmarks.gpu_profile import production_params
 from keylike.benchmarks.gpu_summary import summarize
-from keylike.benchmarks.gpu_training import benchmark_training, training_params
+from keylike.benchmarks.gpu_training import benchmark_training, import_backend_first, training_params
 from keylike.benchmarks.machine import environment
 from keylike.model.training import TrainConfig
 from keylike.model.training.launch import launch_training, needs_launch
@@ -79,11 +79,13 @@ def main(argv: list[str] | None = None) -> None:
         _write(args.out, summarize([json.loads(Path(p).read_text()) for p in args.inputs]))
         return
     if phases == ["train"]:
-        config = TrainConfig.from_params(training_params(args.backend, args.model_dir, args.train_set, args.params, args.profile))
+        import_backend_first(args.backend)  # TrainConfig imports transformers
+        params = training_params(args.backend, args.model_dir, args.train_set, args.params, args.profile)
+        config = TrainConfig.from_params(params)
         if needs_launch(config):  # train.processes > 1: this process starts that many copies of itself
             launch_training(config, ["keylike.benchmarks.gpu", *(sys.argv[1:] if argv is None else argv)])
             return
-        entry = benchmark_training(args.backend, args.model_dir, Path(args.work), args.train_set, args.params, args.profile)
+        entry = benchmark_training(params, Path(args.work), args.train_set, args.profile)
         if entry is None:  # not the first of several processes
             return
         entry |= {"recipe": args.recipe}

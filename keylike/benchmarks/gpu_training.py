@@ -28,15 +28,21 @@ def step_timer() -> tuple[Any, list[float]]:
     return StepTimer, stamps
 
 
+def import_backend_first(backend: str) -> None:
+    """Import unsloth when it is the backend: it patches transformers and TRL, so it must come before them."""
+    if backend == "unsloth":
+        import unsloth  # noqa: F401
+
+
 def training_params(backend: str, model_dir: Path, overrides: Sequence[str], params_path: Path | str = "params.yaml",
                     profile: str = "production") -> dict[str, Any]:
     """A GPU profile's params with this backend, base model folder and `--train-set` overrides."""
     return production_params(params_path, [f"train.backend={backend}", f"train.base_model={model_dir}", *overrides], profile)
 
 
-def benchmark_training(backend: str, model_dir: Path, work: Path, overrides: Sequence[str],
-                       params_path: Path | str = "params.yaml", profile: str = "production") -> dict[str, Any] | None:
-    """Run `train_adapter` with a GPU profile (plus overrides) and time every optimiser step.
+def benchmark_training(params: dict[str, Any], work: Path, overrides: Sequence[str], profile: str) -> dict[str, Any] | None:
+    """Run `train_adapter` with `params` (training_params: a GPU profile plus `overrides`, recorded with the
+    result) and time every optimiser step.
 
     train_adapter builds its own trainer, so the step timer joins transformers' default callbacks for the
     call and leaves them after it.
@@ -45,15 +51,14 @@ def benchmark_training(backend: str, model_dir: Path, work: Path, overrides: Seq
     data while the others wait, and only it returns the result (samples/s of the global batch); the others
     return None.
     """
-    if backend == "unsloth":
-        import unsloth  # noqa: F401  (patches transformers and TRL: imported before them)
+    backend, model_dir = params["train"]["backend"], Path(params["train"]["base_model"])
+    import_backend_first(backend)
     import torch
     import transformers.trainer
     from accelerate import PartialState
 
     from keylike.model.training import TrainConfig, train_adapter
 
-    params = training_params(backend, model_dir, overrides, params_path, profile)
     state = PartialState()
     with state.main_process_first():
         data = prepare_data(params, work) if state.is_main_process else {}

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import Any
+
+from keylike.numerics import NATIVE, PINS
 
 
 def environment() -> dict[str, Any]:
@@ -50,3 +52,8 @@ def machine(packages: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
         **({"versions": package_versions(packages)} if packages else {}),
         **extra,
     }
+
+
+def unpinned_environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """`environ` without keylike's numerics pins and their off switch: for a child process that chooses its own."""
+    return {k: v for k, v in environ.items() if k not in PINS and k != NATIVE}

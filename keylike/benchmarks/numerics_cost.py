@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import platform
 import subprocess
 import sys
@@ -22,9 +21,9 @@ from typing import Any
 import yaml
 
 from keylike.benchmarks import command_line
-from keylike.benchmarks.machine import machine
+from keylike.benchmarks.machine import machine, unpinned_environment
 from keylike.io import read_metrics, write_json
-from keylike.numerics import NATIVE, PINS
+from keylike.numerics import NATIVE
 
 STAGE = Path(__file__).resolve().parents[2] / "stages" / "train.py"
 
@@ -34,9 +33,7 @@ def train_once(params: Path, split: Path, images: Path, steps: int, native: bool
     config = yaml.safe_load(params.read_text())
     config["train"].update(max_steps=steps, eval_steps=steps, save_steps=steps)
     (work / "params.yaml").write_text(yaml.safe_dump(config))
-    env = {k: v for k, v in os.environ.items() if k not in PINS and k != NATIVE}
-    if native:
-        env[NATIVE] = "1"
+    env = unpinned_environment() | ({NATIVE: "1"} if native else {})
     subprocess.run([sys.executable, str(STAGE), "--params", str(work / "params.yaml"), "--split", str(split), "--images",
                     str(images), "--out", str(work / "adapter"), "--checkpoints", str(work / "ckpt"), "--metrics",
                     str(work / "train.json"), "--plots", str(work / "plots")], env=env, check=True, capture_output=True)

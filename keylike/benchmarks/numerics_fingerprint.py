@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from keylike.benchmarks.machine import machine
+from keylike.benchmarks.machine import machine, unpinned_environment
 from keylike.io import write_json
 from keylike.numerics import NATIVE, PINS
 
@@ -115,10 +114,7 @@ def fingerprint_settings(settings: dict[str, dict[str, str]] = SETTINGS) -> dict
     """fingerprint() in a fresh process per setting (torch reads the numerics environment once, at import)."""
     results = {}
     for name, extra in settings.items():
-        env = {k: v for k, v in os.environ.items() if k not in PINS and k != NATIVE}
-        if NATIVE not in extra:
-            env |= PINS
-        env |= extra
+        env = unpinned_environment() | ({} if NATIVE in extra else PINS) | extra
         code = "import json; from keylike.benchmarks.numerics_fingerprint import fingerprint; print(json.dumps(fingerprint()))"
         output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
         results[name] = json.loads(output.strip().splitlines()[-1])

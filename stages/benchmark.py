@@ -6,13 +6,13 @@
 
 from keylike.commands import run_stage
 from keylike.errors import run_main
-from keylike.numerics import pin_cpu_numerics
+from keylike.numerics import pinned_cpu_numerics
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the dvc.yaml command line with `keylike benchmark`'s parser and run it."""
-    pin_cpu_numerics()  # before torch loads: the same bytes on any x86-64 machine
-    return run_stage("benchmark", argv)
+    with pinned_cpu_numerics():  # before torch loads: the same bytes on any x86-64 machine
+        return run_stage("benchmark", argv)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Runs a fixed set of float32 operations (matrix products, convolutions, normalisations, activations, a
 backward pass, an AdamW step) on seeded inputs in a fresh process per setting (`pinned`: keylike.numerics'
-PINS; each other setting adds environment variables to them) and records the md5 of every result. Run it on
+PINS and its vendor_neutral_math, as the torch stages run; each other setting adds environment variables) and records the md5 of every result. Run it on
 two machines and compare the files: an operation whose md5 differs under a setting is not reproducible
 across them under that setting.
 
@@ -15,22 +15,25 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from keylike.benchmarks.machine import machine, unpinned_environment
 from keylike.io import write_json
-from keylike.numerics import NATIVE, PINS
+from keylike.numerics import NATIVE, PINS, vendor_neutral_math
 
 SETTINGS: dict[str, dict[str, str]] = {
     "pinned": {},
-    "mkl_compatible": {"MKL_CBWR": "COMPATIBLE"},
+    "mkl_strict_avx2": {"MKL_CBWR": "AVX2,STRICT"},
     "native": {NATIVE: "1"},
 }
-"""Environment added to PINS per setting (`native` drops the pins: the machine's own numerics)."""
+"""Environment added to PINS per setting (`native` drops the pins and vendor_neutral_math: the machine's own
+numerics)."""
 
 
 def operations() -> dict[str, Callable[[], Any]]:
@@ -56,6 +59,21 @@ def operations() -> dict[str, Callable[[], Any]]:
         loss.backward()
         return torch.cat([w1.grad.flatten(), w2.grad.flatten(), loss.detach().flatten()])
 
+    def conv_weight_gradient() -> torch.Tensor:
+        weight = rand(32, 16, 3, 3).requires_grad_()
+        F.conv2d(rand(4, 16, 96, 96), weight, padding=1).square().mean().backward()
+        return weight.grad
+
+    def onednn_conv_weight_gradient() -> torch.Tensor:  # aten's own call: no torch function mode reroutes it
+        x, weight = rand(4, 16, 96, 96), rand(32, 16, 3, 3)
+        return torch.ops.aten.convolution_backward(rand(4, 32, 96, 96), x, weight, None, [1, 1], [1, 1], [1, 1],
+                                                   False, [0, 0], 1, [False, True, False])[1]
+
+    def input_gradient(function: Callable[[torch.Tensor], torch.Tensor], *shape: int) -> torch.Tensor:
+        x = rand(*shape).requires_grad_()
+        function(x).square().mean().backward()
+        return x.grad
+
     def adamw(**implementation: bool) -> torch.Tensor:
         params = [rand(512, 512), rand(4096)]
         for p in params:
@@ -76,6 +94,13 @@ def operations() -> dict[str, Callable[[], Any]]:
         "conv3x3": lambda: F.conv2d(image, kernel3, padding=1),
         "conv1x1": lambda: F.conv2d(image, kernel1),
         "conv_depthwise": lambda: F.conv2d(image, depthwise, padding=1, groups=32),
+        "conv3x3_weight_grad": conv_weight_gradient,
+        "conv3x3_weight_grad_onednn": onednn_conv_weight_gradient,
+        "conv3x3_input_grad": lambda: input_gradient(lambda x: F.conv2d(x, rand(64, 64, 3, 3), padding=1), 4, 64, 48, 48),
+        "conv3x3_s2_input_grad": lambda: input_gradient(lambda x: F.conv2d(x, rand(128, 64, 3, 3), stride=2, padding=1), 4, 64, 48, 48),
+        "conv1x1_s2_input_grad": lambda: input_gradient(lambda x: F.conv2d(x, rand(128, 64, 1, 1), stride=2), 4, 64, 48, 48),
+        "batch_norm_input_grad": lambda: input_gradient(lambda x: F.batch_norm(x, None, None, torch.ones(64), torch.zeros(64), training=True), 8, 64, 48, 48),
+        "max_pool_input_grad": lambda: input_gradient(lambda x: F.max_pool2d(x, 3, 2, 1), 4, 64, 96, 96),
         "layer_norm": lambda: F.layer_norm(rows, (2048,)),
         "rms_norm": lambda: rows * torch.rsqrt(rows.pow(2).mean(-1, keepdim=True) + 1e-6),
         "softmax": lambda: torch.softmax(rows, -1),
@@ -103,11 +128,13 @@ def operations() -> dict[str, Callable[[], Any]]:
 
 
 def fingerprint() -> dict[str, str]:
-    """md5 of each operation's result in this process."""
+    """md5 of each operation's result in this process, computed as the torch stages compute: under
+    vendor_neutral_math() unless KEYLIKE_NATIVE_NUMERICS=1."""
     import torch
 
     torch.manual_seed(0)
-    return {name: hashlib.md5(op().detach().contiguous().numpy().tobytes()).hexdigest() for name, op in operations().items()}
+    with nullcontext() if os.environ.get(NATIVE) == "1" else vendor_neutral_math():
+        return {name: hashlib.md5(op().detach().contiguous().numpy().tobytes()).hexdigest() for name, op in operations().items()}
 
 
 def fingerprint_settings(settings: dict[str, dict[str, str]] = SETTINGS) -> dict[str, dict[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from keylike.benchmarks.numerics_fingerprint import compare, fingerprint_settings
+from keylike.numerics import NATIVE
 
 
 def test_compare_names_the_operations_whose_md5_differs_per_setting():
@@ -12,9 +13,11 @@ def test_compare_names_the_operations_whose_md5_differs_per_setting():
 
 
 def test_a_setting_reaches_the_process_and_the_pinned_run_repeats():
-    """Two fresh pinned processes give the same hashes; MKL's compatible branch changes the matrix products."""
-    runs = fingerprint_settings({"pinned": {}, "again": {}, "mkl_compatible": {"MKL_CBWR": "COMPATIBLE"}})
+    """Two fresh pinned processes give the same hashes; MKL's AVX2 branch changes the matrix products."""
+    runs = fingerprint_settings({"pinned": {}, "again": {}, "mkl_avx2": {"MKL_CBWR": "AVX2,STRICT"}})
     assert runs["pinned"] == runs["again"]
     assert len(runs["pinned"]) >= 20
-    assert runs["mkl_compatible"]["mm_200x2048x2048"] != runs["pinned"]["mm_200x2048x2048"]
-    assert runs["mkl_compatible"]["layer_norm"] == runs["pinned"]["layer_norm"]  # ATen's own kernel, not MKL
+    assert runs["mkl_avx2"]["mm_200x2048x2048"] != runs["pinned"]["mm_200x2048x2048"]
+    assert runs["mkl_avx2"]["layer_norm"] == runs["pinned"]["layer_norm"]  # ATen's own kernel, not MKL
+    native = fingerprint_settings({"native": {NATIVE: "1"}})["native"]
+    assert native["sqrt"] != runs["pinned"]["sqrt"] == runs["pinned"]["pow_half"]  # vendor_neutral_math in the pinned run

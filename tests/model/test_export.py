@@ -13,7 +13,7 @@ from keylike.config import load_params
 from keylike.errors import ConfigError, ExportParityError, ExportToolsMissingError, KeylikeError
 from keylike.io import read_jsonl
 from keylike.model.export import ExportConfig, answer_agreement, export_model, text_agreement
-from keylike.model.export.core import pick_parity_records
+from keylike.model.export.core import TIMINGS, pick_parity_records
 from keylike.model.export.tools import require
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,6 +49,8 @@ def test_adapter_and_merged_export_load_and_agree(tiny_lora, tiny_split, tmp_pat
     assert adapter.runtime == "transformers+peft"
     assert 0 < adapter.size_bytes < merged.size_bytes
     assert adapter.load_s > 0 and adapter.latency_s_per_image > 0
+    card = (out / "merged" / "README.md").read_text()  # in the hashed export folder: no per-run timings
+    assert "answer_agreement" in card and not any(timing in card for timing in TIMINGS)
     rows = read_jsonl(out / "parity.jsonl")
     assert [r["id"] for r in rows] == report.image_ids and len(rows) == 4
     assert [r["adapter"] for r in rows] == adapter.texts

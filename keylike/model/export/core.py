@@ -62,6 +62,14 @@ class FormatReport:
         }
         return {k: v for k, v in entry.items() if v is not None}
 
+    def card_metrics(self) -> dict[str, Any]:
+        """to_json() without the timings, which vary per run: what a model card in the (hashed) export folder shows."""
+        return {k: v for k, v in self.to_json().items() if k not in TIMINGS}
+
+
+TIMINGS = ("build_s", "load_s", "latency_s_per_image")
+"""FormatReport's fields measured in seconds: in metrics/details/export.json, kept out of the export folder."""
+
 
 @dataclass
 class ExportReport:
@@ -211,7 +219,7 @@ def write_export_cards(report: ExportReport, out_dir: Path, adapter_dir: Path, s
             base_model=info.base_model,
             data=data,
             params={"train": asdict(info), "export": asdict(report.config)},
-            metrics=format_report.to_json(),
+            metrics=format_report.card_metrics(),
         ))
 
 

@@ -6,9 +6,11 @@ import sys
 import time
 
 from keylike.numerics import pinned_cpu_numerics
+
 with pinned_cpu_numerics():
     import torch
     from PIL import Image
+
     from keylike.config import load_params
     from keylike.io import read_jsonl
     from keylike.model.inference import prompt_messages

@@ -49,6 +49,14 @@ def _md5(value: Any) -> str | None:
     return digest.hexdigest()
 
 
+def training_step_inputs(processor: Any, images: list[Any]) -> Any:
+    """The processor's batch for one training step: each photo with the stage's prompt and a fixed answer."""
+    from keylike.model.inference import prompt_messages
+
+    text = processor.apply_chat_template(prompt_messages(), add_generation_prompt=True) + "SC1 35264<end_of_turn>"
+    return processor(text=[text] * len(images), images=[[image] for image in images], return_tensors="pt")
+
+
 def trace(params: Path, seed: int = 0) -> dict[str, str]:
     """Ordered md5s of one training step of the train stage's model for `params` (see the module docstring)."""
     import numpy as np
@@ -56,7 +64,6 @@ def trace(params: Path, seed: int = 0) -> dict[str, str]:
     from PIL import Image
 
     from keylike.config import load_params
-    from keylike.model.inference import prompt_messages
     from keylike.model.training import TrainConfig
     from keylike.model.training.backends import load_backend
 
@@ -65,12 +72,9 @@ def trace(params: Path, seed: int = 0) -> dict[str, str]:
     model, processor, image_size = backend.model, backend.processor, config.image_size
     model.train()
     image = Image.fromarray(np.random.default_rng(seed).integers(0, 256, (image_size, image_size, 3), dtype=np.uint8))
-    text = processor.apply_chat_template(prompt_messages(), add_generation_prompt=True) + "SC1 35264<end_of_turn>"
-    inputs = processor(text=text, images=[image], return_tensors="pt")
+    inputs = training_step_inputs(processor, [image])
     hashes: dict[str, str] = {}
-
     backward: dict[str, str] = {}
-
     calls: dict[str, list[str]] = {}
 
     def record(name: str) -> Any:
@@ -116,8 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.compare:
         first, second = (dict(json.loads(p.read_text())["trace"]) for p in args.compare)
-        differing = [name for name, digest in first.items() if second.get(name) != digest]
-        print(json.dumps({"compared": len(first), "differing": len(differing), "first": first_differences(first, second)}, indent=1))
+        differing = first_differences(first, second, limit=len(first))
+        print(json.dumps({"compared": len(first), "differing": len(differing), "first": differing[:12]}, indent=1))
         return
     with pinned_cpu_numerics():
         hashes = trace(args.params)

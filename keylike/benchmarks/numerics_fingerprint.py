@@ -2,9 +2,9 @@
 
 Runs a fixed set of float32 operations (matrix products, convolutions, normalisations, activations, a
 backward pass, an AdamW step) on seeded inputs in a fresh process per setting (`pinned`: keylike.numerics'
-PINS and its vendor_neutral_math, as the torch stages run; each other setting adds environment variables) and records the md5 of every result. Run it on
-two machines and compare the files: an operation whose md5 differs under a setting is not reproducible
-across them under that setting.
+PINS and its vendor_neutral_math, as the torch stages run; each other setting adds environment variables)
+and records the md5 of every result. Run it on two machines and compare the files: an operation whose md5
+differs under a setting is not reproducible across them under that setting.
 
     python -m keylike.benchmarks.numerics_fingerprint --out fingerprint.json
     python -m keylike.benchmarks.numerics_fingerprint --compare a.json b.json

@@ -11,9 +11,9 @@ with pinned_cpu_numerics():
     import torch
     from PIL import Image
 
+    from keylike.benchmarks.model_trace import training_step_inputs
     from keylike.config import load_params
     from keylike.io import read_jsonl
-    from keylike.model.inference import prompt_messages
     from keylike.model.training import TrainConfig
     from keylike.model.training.backends import load_backend
     rows = read_jsonl("data/split/train.jsonl")[:8]
@@ -22,11 +22,11 @@ with pinned_cpu_numerics():
         params = load_params("params.yaml")
         params["train"]["encoder_layers"] = layers
         config = TrainConfig.from_params(params)
-        b = load_backend(config); model, processor = b.model, b.processor
+        backend = load_backend(config)
+        model, processor = backend.model, backend.processor
         model.train()
-        imgs = [Image.open("data/ingested/" + r["image"]).convert("RGB").resize((192, 192)) for r in rows]
-        text = processor.apply_chat_template(prompt_messages(), add_generation_prompt=True) + "SC1 35264<end_of_turn>"
-        inputs = processor(text=[text] * 8, images=[[im] for im in imgs], return_tensors="pt")
+        images = [Image.open("data/ingested/" + r["image"]).convert("RGB").resize((192, 192)) for r in rows]
+        inputs = training_step_inputs(processor, images)
         for threads in (1, 2, 1, 2):
             torch.set_num_threads(threads)
             model.zero_grad(); model(**inputs, labels=inputs["input_ids"]).loss.backward()

@@ -21,7 +21,7 @@ the machine).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -39,25 +39,31 @@ NATIVE = "KEYLIKE_NATIVE_NUMERICS"
 """Set to 1 to keep the machine's own (faster, machine-dependent) numerics."""
 
 
+def native_numerics_requested(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether `environ` (this process's environment by default) asks for the machine's own numerics
+    (KEYLIKE_NATIVE_NUMERICS=1)."""
+    return environ.get(NATIVE) == "1"
+
+
 def pin_cpu_numerics(environ: MutableMapping[str, str] = os.environ) -> dict[str, str]:
     """Set PINS in `environ` (this process's environment by default) unless KEYLIKE_NATIVE_NUMERICS=1;
     returns what was set. Call it before torch is imported: torch reads them once (a process that
     already holds torch, such as a test runner, passes them on to the processes it starts)."""
-    if environ.get(NATIVE) == "1":
+    if native_numerics_requested(environ):
         return {}
     environ.update(PINS)
     return dict(PINS)
 
 
-def _square_root_functions() -> tuple[dict[Callable[..., Any], bool], dict[Callable[..., Any], bool]]:
-    """torch's square roots of a tensor, each mapped to whether it works in place: the `sqrt` family (one
-    argument) and the power family (a tensor and the exponent 0.5, which ATen hands to its sqrt kernel)."""
+def _square_root_functions() -> dict[Callable[..., Any], tuple[int, bool]]:
+    """torch's square roots of a tensor, each mapped to (its argument count, whether it works in place): the
+    `sqrt` family (the tensor) and the power family (the tensor and the exponent 0.5, which ATen hands to its
+    sqrt kernel)."""
     import torch
 
-    roots = {torch.sqrt: False, torch.Tensor.sqrt: False, torch.Tensor.sqrt_: True}
-    powers = {torch.pow: False, torch.Tensor.pow: False, torch.Tensor.__pow__: False, torch.Tensor.pow_: True,
-              torch.Tensor.__ipow__: True}
-    return roots, powers
+    return {torch.sqrt: (1, False), torch.Tensor.sqrt: (1, False), torch.Tensor.sqrt_: (1, True),
+            torch.pow: (2, False), torch.Tensor.pow: (2, False), torch.Tensor.__pow__: (2, False),
+            torch.Tensor.pow_: (2, True), torch.Tensor.__ipow__: (2, True)}
 
 
 def vendor_neutral_sqrt(x: Any) -> Any:
@@ -116,7 +122,8 @@ def _conv2d_with_matmul_backward() -> Any:
                     grad_output, x, weight, None, geometry["stride"], geometry["padding"], geometry["dilation"],
                     False, [0, 0], 1, [True, False, False])[0]
             if ctx.needs_input_grad[1]:
-                pointwise = tuple(kernel) == (1, 1) and ctx.geometry == {"dilation": (1, 1), "padding": (0, 0), "stride": (1, 1)}
+                unit = (1, 1)
+                pointwise = tuple(kernel) == unit and ctx.geometry == {"dilation": unit, "padding": (0, 0), "stride": unit}
                 columns = x.flatten(2) if pointwise else F.unfold(x, kernel, **ctx.geometry)
                 grad_weight = torch.bmm(grad_rows, columns.transpose(1, 2)).sum(0).view_as(weight)
             if ctx.has_bias and ctx.needs_input_grad[2]:
@@ -129,22 +136,20 @@ def _conv2d_with_matmul_backward() -> Any:
 def vendor_neutral_math() -> Any:
     """A torch function mode (enter it with `with`) for the CPU kernels that round per machine under the PINS:
     every square root of a floating CPU tensor (`sqrt`, `sqrt_`, `pow(x, 0.5)`, `x ** 0.5`: MKL's vector sqrt)
-    runs as vendor_neutral_sqrt; a trained 2-D convolution's weight gradient and a strided one's input gradient
-    (oneDNN blocks those reductions by the CPU's cache sizes) run as matrix products. Every other call runs unchanged (pow(x, -0.5)
-    already runs ATen's rsqrt kernel)."""
+    runs as vendor_neutral_sqrt; a trained 2-D convolution's weight gradient and a strided one's input
+    gradient (oneDNN blocks those reductions by the CPU's cache sizes) run as matrix products. Every other
+    call runs unchanged (pow(x, -0.5) already runs ATen's rsqrt kernel)."""
     import torch
     from torch.overrides import TorchFunctionMode
 
-    roots, powers = _square_root_functions()
+    square_roots = _square_root_functions()
     conv2d = _conv2d_with_matmul_backward()
 
     def square_root_operand(func: Callable[..., Any], args: tuple[Any, ...]) -> torch.Tensor | None:
-        if func in roots and len(args) == 1:
-            x = args[0]
-        elif func in powers and len(args) == 2 and isinstance(args[1], float) and args[1] == 0.5:
-            x = args[0]
-        else:
+        arity, _ = square_roots.get(func, (None, False))
+        if len(args) != arity or arity == 2 and not (isinstance(args[1], float) and args[1] == 0.5):
             return None
+        x = args[0]
         return x if isinstance(x, torch.Tensor) and x.device.type == "cpu" and x.is_floating_point() else None
 
     class VendorNeutralMath(TorchFunctionMode):
@@ -157,9 +162,18 @@ def vendor_neutral_math() -> Any:
             if x is None:
                 return func(*args, **kwargs)
             root = vendor_neutral_sqrt(x)
-            return x.copy_(root) if roots.get(func) or powers.get(func) else root
+            return x.copy_(root) if square_roots[func][1] else root
 
     return VendorNeutralMath()
+
+
+def set_cpu_threads(count: int) -> None:
+    """Run torch's CPU kernels (ATen, oneDNN, MKL) on `count` threads. The count splits reductions: the same
+    count gives the same bytes on any machine, another count other bytes, so each torch stage takes it from
+    its params (`cpu_threads`)."""
+    import torch
+
+    torch.set_num_threads(count)
 
 
 @contextmanager

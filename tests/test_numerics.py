@@ -13,7 +13,15 @@ import yaml
 
 from keylike.benchmarks.machine import unpinned_environment
 from keylike.config import load_params
-from keylike.numerics import NATIVE, PINS, pin_cpu_numerics, pinned_cpu_numerics, vendor_neutral_math
+from keylike.numerics import (
+    NATIVE,
+    PINS,
+    native_numerics_requested,
+    pin_cpu_numerics,
+    pinned_cpu_numerics,
+    set_cpu_threads,
+    vendor_neutral_math,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 LOWERED = {
@@ -29,6 +37,18 @@ def test_pins_set_every_variable_unless_native_is_asked() -> None:
     environ: dict[str, str] = {}
     assert pin_cpu_numerics(environ) == PINS and environ == PINS
     assert pin_cpu_numerics({NATIVE: "1"}) == {}
+    assert native_numerics_requested({NATIVE: "1"}) and not native_numerics_requested({NATIVE: "0"})
+
+
+def test_set_cpu_threads_sets_the_count_torch_runs_on() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        set_cpu_threads(before + 1)
+        assert torch.get_num_threads() == before + 1
+    finally:
+        set_cpu_threads(before)
 
 
 def _bytes(tensor) -> bytes:

@@ -1,5 +1,5 @@
 """Where two machines' training steps part: the md5 of every module's output, every gradient and the weights
-after an AdamW step of the train stage's model, under keylike's pinned CPU numerics.
+after an AdamW step of the train stage's model, under keylike's pinned CPU numerics on `train.cpu_threads` threads.
 
 One training step of the model the train stage builds from params.yaml (`train.base_model` wrapped in its
 LoRA) on a seeded photo and a fixed answer: each module's output (forward hooks, in forward order), the
@@ -22,7 +22,7 @@ from typing import Any
 
 from keylike.benchmarks.machine import machine
 from keylike.io import write_json
-from keylike.numerics import pinned_cpu_numerics
+from keylike.numerics import pinned_cpu_numerics, set_cpu_threads
 
 
 def _tensors(value: Any) -> list[Any]:
@@ -68,6 +68,7 @@ def trace(params: Path, seed: int = 0) -> dict[str, str]:
     from keylike.model.training.backends import load_backend
 
     config = TrainConfig.from_params(load_params(params))
+    set_cpu_threads(config.cpu_threads)
     backend = load_backend(config)
     model, processor, image_size = backend.model, backend.processor, config.image_size
     model.train()

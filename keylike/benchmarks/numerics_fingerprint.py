@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from typing import Any
 
 from keylike.benchmarks.machine import machine, unpinned_environment
 from keylike.io import write_json
-from keylike.numerics import NATIVE, PINS, vendor_neutral_math
+from keylike.numerics import NATIVE, PINS, native_numerics_requested, vendor_neutral_math
 
 SETTINGS: dict[str, dict[str, str]] = {
     "pinned": {},
@@ -133,7 +132,7 @@ def fingerprint() -> dict[str, str]:
     import torch
 
     torch.manual_seed(0)
-    with nullcontext() if os.environ.get(NATIVE) == "1" else vendor_neutral_math():
+    with nullcontext() if native_numerics_requested() else vendor_neutral_math():
         return {name: hashlib.md5(op().detach().contiguous().numpy().tobytes()).hexdigest() for name, op in operations().items()}
 
 

@@ -55,6 +55,7 @@ from keylike.model.inference import (
     generate_at_temperatures,
     load_for_inference,
 )
+from keylike.numerics import set_cpu_threads
 
 PLOT_FILES = {
     "confusion": "confusion.json",
@@ -93,7 +94,7 @@ class BenchmarkConfig:
     warmup_batches: int = 1
     """Untimed batches run first (kernel selection, compilation, caches)."""
     cpu_threads: int = 1
-    """torch threads on a CPU (1 gives stable timings and bit-identical runs); 0 keeps torch's default."""
+    """torch threads on a CPU (the same count gives the same bytes on any machine); 0 keeps torch's default."""
     grammar: bool = True
     """Decode inside the answer grammar (keylike.model.grammar), as `keylike serve` and `predict` do;
     false measures what the model writes unconstrained."""
@@ -267,7 +268,7 @@ def run_benchmark(config: BenchmarkConfig, model_dir: Path, split_dir: Path, ima
     images = [_open_image(images_dir, r) for r in records]
     torch.manual_seed(config.seed)
     if config.cpu_threads:
-        torch.set_num_threads(config.cpu_threads)
+        set_cpu_threads(config.cpu_threads)
     model, processor = load_for_inference(model_dir, config.device, config.dtype)
     calibration = Calibration.read(model_dir)
     settings = dict(batch_size=config.batch_size, max_new_tokens=config.max_new_tokens,

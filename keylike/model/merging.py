@@ -18,6 +18,7 @@ from keylike.config import base_seed, check, config_from_block
 from keylike.errors import AnswerParseError
 from keylike.io import atomic_directory
 from keylike.model.adapter import read_adapter_info
+from keylike.numerics import set_cpu_threads
 
 MERGE_DTYPES = ("bfloat16", "float16", "float32")
 HEADLINE = ("finalize.temperature",)
@@ -35,11 +36,14 @@ class MergeConfig:
     min_presented_accuracy: float = 0.95
     """Answers are presented as readings only above the confidence at which, on the val split, at
     least this share of presented answers is exactly right (keylike.evaluation.threshold)."""
+    cpu_threads: int = 1
+    """Torch threads on a CPU (the same count gives the same bytes on any machine)."""
 
     def __post_init__(self) -> None:
         check(self.dtype in MERGE_DTYPES, "merge.dtype", f"must be one of {', '.join(MERGE_DTYPES)}, got {self.dtype!r}")
         check(0 < self.min_presented_accuracy <= 1, "merge.min_presented_accuracy",
               f"must be in (0, 1], got {self.min_presented_accuracy}")
+        check(self.cpu_threads >= 1, "merge.cpu_threads", f"must be >= 1, got {self.cpu_threads}")
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> MergeConfig:
@@ -76,6 +80,7 @@ def merge_adapter(
     from keylike.model.card import ModelCard, split_counts, write_model_card
     from keylike.model.loading import load_base_model, load_from_folder, set_image_size
 
+    set_cpu_threads(config.cpu_threads)
     info = read_adapter_info(adapter_dir)
     base, _ = load_base_model(info.base_model, image_size=info.image_size, dtype="float32")
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()

@@ -97,6 +97,11 @@ def test_adapter_without_train_info_says_how_to_make_one(tmp_path):
         merge_adapter(merge_config(), adapter_dir=tmp_path, out_dir=tmp_path / "merged")
 
 
+def test_thread_count_below_one_names_the_key():
+    with pytest.raises(ConfigError, match="merge.cpu_threads must be >= 1, got 0"):
+        merge_config(cpu_threads=0)
+
+
 def test_bad_dtype_names_the_key():
     with pytest.raises(ConfigError, match="merge.dtype must be one of bfloat16, float16, float32, got 'int8'"):
         merge_config(dtype="int8")

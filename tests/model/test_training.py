@@ -17,7 +17,7 @@ from keylike.model.dataset import INSTRUCTION_PART, RESPONSE_PART, build_dataset
 from keylike.model.training import TrainConfig, TrainResult, encoder_conv_names, load_backend, unsloth_collator_kwargs
 from keylike.model.training.backends import compile_decoder_layers
 from keylike.model.training.checkpoints import CHECKPOINT_STATE_NAME, finish_checkpoints, last_checkpoint, prepare_checkpoints
-from keylike.model.training.trainer import build_trainer, sft_config
+from keylike.model.training.trainer import build_trainer, final_evaluation, sft_config
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[2]
@@ -263,6 +263,13 @@ def test_finished_run_leaves_only_its_state_file(tmp_path):
     finish_checkpoints(tmp_path, "abc")
     assert [p.name for p in tmp_path.iterdir()] == [CHECKPOINT_STATE_NAME]
     assert json.loads((tmp_path / CHECKPOINT_STATE_NAME).read_text()) == {"fingerprint": "abc", "status": "complete"}
+
+
+def test_final_evaluation_is_the_one_logged_at_the_last_step():
+    history = [{"step": 150, "eval_loss": 0.08}, {"step": 200, "loss": 0.1}, {"step": 200, "eval_loss": 0.05},
+               {"step": 200, "train_runtime": 9.0}]
+    assert final_evaluation(history, 200) == {"step": 200, "eval_loss": 0.05}
+    assert final_evaluation(history, 250) is None  # not evaluated there: the trainer evaluates again
 
 
 def test_result_writes_metrics_and_one_tsv_per_curve(tmp_path):

@@ -42,7 +42,7 @@ class ExportConfig:
     litertlm_cache_length: int = 256
     """KV-cache length of the LiteRT-LM decoder (prompt plus answer tokens)."""
     cpu_threads: int = 1
-    """Threads of every runtime on a CPU (1 gives stable timings and bit-identical runs)."""
+    """Threads of every runtime on a CPU (the same count gives the same bytes on any machine)."""
 
     def __post_init__(self) -> None:
         check(len(self.formats) > 0, "export.formats", f"must name at least one of {', '.join(FORMATS)}")

@@ -14,6 +14,7 @@ from keylike.errors import KeylikeError
 from keylike.model.adapter import read_adapter_info
 from keylike.model.export.base import ExportConfig, Runner, Sources
 from keylike.model.export.tools import package_versions, require
+from keylike.numerics import set_cpu_threads
 
 
 def link_or_copy_tree(src: Path, dst: Path) -> None:
@@ -35,13 +36,6 @@ def device_and_dtype(config: ExportConfig) -> tuple[Any, Any]:
     device = config.device if config.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = config.dtype if config.dtype != "auto" else ("bfloat16" if device == "cuda" else "float32")
     return torch.device(device), getattr(torch, dtype)
-
-
-def set_cpu_threads(config: ExportConfig) -> None:
-    """Run torch on `export.cpu_threads` threads (stable timings, bit-identical runs)."""
-    import torch
-
-    torch.set_num_threads(config.cpu_threads)
 
 
 def generation_runner(model: Any, processor: Any, config: ExportConfig) -> Runner:
@@ -69,7 +63,7 @@ class MergedExporter:
     def load(self, out_dir: Path, config: ExportConfig) -> Runner:
         from keylike.model.inference import load_for_inference
 
-        set_cpu_threads(config)
+        set_cpu_threads(config.cpu_threads)
         model, processor = load_for_inference(out_dir, config.device, config.dtype)
         return generation_runner(model, processor, config)
 
@@ -97,7 +91,7 @@ class AdapterExporter:
 
         from keylike.model.loading import load_base_model, set_image_size
 
-        set_cpu_threads(config)
+        set_cpu_threads(config.cpu_threads)
         device, dtype = device_and_dtype(config)
         info = read_adapter_info(out_dir)
         base, processor = load_base_model(info.base_model, image_size=info.image_size, dtype=str(dtype).removeprefix("torch."))

@@ -81,7 +81,7 @@ class TrainConfig:
     save_steps: int = 50
     """Write a resumable checkpoint every this many steps."""
     cpu_threads: int = 1
-    """Torch threads on a CPU; 1 keeps runs bit-identical and leaves cores to the rest of the pipeline."""
+    """Torch threads on a CPU (keylike.numerics.set_cpu_threads: the same count, the same bytes on any machine)."""
     dataloader_workers: int = 0
     """Processes that load and collate batches while the GPU steps; 0 collates in the training process
     (8-16 images of 768 px per step: ~0.2 s per step on the H200 machine)."""

@@ -17,6 +17,7 @@ from keylike.model.training.checkpoints import finish_checkpoints, last_checkpoi
 from keylike.model.training.config import TrainConfig
 from keylike.model.training.launch import join_launched_run
 from keylike.model.training.targets import count_parameters
+from keylike.numerics import set_cpu_threads
 
 LOSS_FIGURE = "loss.png"
 """The loss curves drawn into the train stage's plots folder (a PNG that needs no browser or network)."""
@@ -122,7 +123,7 @@ def train_adapter(
 
     join_launched_run(config)
     if not torch.cuda.is_available():
-        torch.set_num_threads(config.cpu_threads)
+        set_cpu_threads(config.cpu_threads)
     train_records, val_records = read_split(split_dir, "train"), read_split(split_dir, "val")
     fingerprint = run_fingerprint(config, split_dir)
     args = sft_config(config, Path(checkpoints_dir))
@@ -140,7 +141,7 @@ def train_adapter(
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     wall_time = time.perf_counter() - start
-    final_eval = trainer.evaluate()
+    final_eval = final_evaluation(trainer.state.log_history, trainer.state.global_step) or trainer.evaluate()
     peak_memory = max(gather_object([peak_memory_mb()]))
     with args.main_process_first(local=False, desc="adapter"):  # the others wait here until it is saved
         if main:
@@ -169,6 +170,11 @@ def train_adapter(
         "device": "cuda" if torch.cuda.is_available() else "cpu",
     }
     return TrainResult(metrics=metrics, history=list(trainer.state.log_history))
+
+
+def final_evaluation(log_history: list[dict[str, Any]], step: int) -> dict[str, Any] | None:
+    """The evaluation the trainer logged at `step` (it evaluates at the last step), or None when it did not."""
+    return next((entry for entry in reversed(log_history) if "eval_loss" in entry and entry.get("step") == step), None)
 
 
 def peak_memory_mb() -> float:

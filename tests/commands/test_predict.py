@@ -115,6 +115,8 @@ def test_exif_rotated_and_pixel_rotated_photos_get_the_same_picture_and_answer(
     exif, rotated, plain = ({k: v for k, v in json.loads(line).items() if k != "image"}
                             for line in capsys.readouterr().out.splitlines())
     assert seen[0] == seen[1] != seen[2]
+    # the same picture at another place in the batch: on several threads the products may round differently
+    assert exif.pop("confidence") == pytest.approx(rotated.pop("confidence"), rel=1e-6)
     assert exif == rotated
 
 

@@ -20,11 +20,13 @@ STAGE = REPO / "stages" / "train.py"
 
 
 def write_params(path: Path, **train) -> Path:
-    """The committed params with a short tiny-model run (overridable)."""
+    """The committed params with a short tiny-model run (overridable), on one thread: some tests run several
+    training processes at once."""
     params = load_params(REPO / "params.yaml")
     params["train"].update(
         {"backend": "hf", "base_model": "tiny", "image_size": 64, "load_in_4bit": False, "precision": "fp32",
-         "batch_size": 4, "grad_accum": 1, "max_steps": 9, "logging_steps": 1, "eval_steps": 5, "save_steps": 3, **train}
+         "batch_size": 4, "grad_accum": 1, "max_steps": 9, "logging_steps": 1, "eval_steps": 5, "save_steps": 3,
+         "cpu_threads": 1, **train}
     )
     path.write_text(yaml.safe_dump(params))
     return path

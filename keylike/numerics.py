@@ -7,7 +7,9 @@ BLAS and vector math (which also branch on the CPU's vendor), and the number of 
 reduction. The torch stages (train, merge, export, benchmark) run inside `pinned_cpu_numerics()`, entered
 before torch loads:
 - PINS put ATen and oneDNN on their AVX2 paths, MKL in its vendor-neutral reproducible mode
-  (`MKL_CBWR=COMPATIBLE`), one thread;
+  (`MKL_CBWR=COMPATIBLE`), one thread until the stage sets its own;
+- each stage runs on the fixed thread count of its `cpu_threads` param (set_cpu_threads): the count splits
+  reductions, so it is part of the bytes;
 - `vendor_neutral_math()` reroutes the CPU kernels that still give per-machine bytes under those pins:
   square roots (`sqrt`, `x ** 0.5`: AltUp's magnitudes, AdamW's denominator), MKL's vector sqrt, which
   rounds differently on Intel and AMD, come from ATen's rsqrt kernel; a trained convolution's weight

@@ -1,6 +1,7 @@
 """Step time (forward + backward, 8 photos of the train split) of the train stage's model under the pinned
 numerics: 1 vs 2 threads, LoRA as params.yaml has it vs LoRA on the ResNet's layers 3-4 only. A measurement for
-the 15-minute budget (issue 14), not a check of exactness: two threads are not yet checked on both vendors.
+the 15-minute budget (issue 14), not a check of exactness (two threads were checked on both vendors afterwards, in
+gpu_calls/session9/call1, and became the default).
 Run after `dvc repro`: python metrics/benchmarks/speed_options.py metrics/benchmarks/speed_options.json"""
 import sys
 import time

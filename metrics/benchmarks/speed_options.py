@@ -6,10 +6,9 @@ Run after `dvc repro`: python metrics/benchmarks/speed_options.py metrics/benchm
 import sys
 import time
 
-from keylike.numerics import pinned_cpu_numerics
+from keylike.numerics import pinned_cpu_numerics, set_cpu_threads
 
 with pinned_cpu_numerics():
-    import torch
     from PIL import Image
 
     from keylike.benchmarks.model_trace import training_step_inputs
@@ -29,7 +28,7 @@ with pinned_cpu_numerics():
         images = [Image.open("data/ingested/" + r["image"]).convert("RGB").resize((192, 192)) for r in rows]
         inputs = training_step_inputs(processor, images)
         for threads in (1, 2, 1, 2):
-            torch.set_num_threads(threads)
+            set_cpu_threads(threads)
             model.zero_grad(); model(**inputs, labels=inputs["input_ids"]).loss.backward()
             t = time.perf_counter()
             for _ in range(3):
